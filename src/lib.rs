@@ -1,0 +1,14 @@
+//! shiftsms: text open overtime shifts to employees and let them book by replying, through a
+//! USB GSM modem and SQLite, with no cloud.
+//!
+//! # Layout
+//!
+//! | module | what it holds | talks to |
+//! |---|---|---|
+//! | [`modem`] | everything that speaks AT: serial transport, line framing, typed commands, the init sequence, the SMS PDU codec, voice calls | the serial port; knows nothing of shifts |
+//!
+//! The binary (`src/main.rs`) only parses arguments, loads the config and calls in here.
+
+#![forbid(unsafe_code)]
+
+pub mod modem;

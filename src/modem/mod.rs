@@ -1,0 +1,3 @@
+//! Everything that speaks AT to a GSM modem. Knows nothing of shifts.
+
+pub mod pdu;
