@@ -6,9 +6,11 @@
 //! | module | what it holds | talks to |
 //! |---|---|---|
 //! | [`modem`] | everything that speaks AT: serial transport, line framing, typed commands, the init sequence, the SMS PDU codec, voice calls | the serial port; knows nothing of shifts |
+//! | [`service`] | the rules: parse an employee's text, decide bookings and replies, render templates, phone numbers | nothing: pure functions |
 //!
 //! The binary (`src/main.rs`) only parses arguments, loads the config and calls in here.
 
 #![forbid(unsafe_code)]
 
 pub mod modem;
+pub mod service;
