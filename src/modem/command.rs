@@ -473,30 +473,31 @@ pub fn service_centre() -> Cmd<Option<String>> {
     })
 }
 
-/// `AT+CMGL=4`: every message in the read storage, in PDU mode (TS 27.005 §3.4.2).
-pub fn list_messages() -> Cmd<Vec<StoredPdu>> {
-    Cmd::new(set_ints("+CMGL", &[4]), &["+CMGL:"], SIM_TIMEOUT, |r| {
-        Ok(sms::parse_cmgl(&r.ok()?)?)
-    })
+/// `AT+CMGL=4`: every message in the read storage (`storage`, selected beforehand), in PDU
+/// mode (TS 27.005 §3.4.2).
+pub fn list_messages(storage: &Storage) -> Cmd<Vec<StoredPdu>> {
+    let storage = storage.clone();
+    Cmd::new(
+        set_ints("+CMGL", &[4]),
+        &["+CMGL:"],
+        SIM_TIMEOUT,
+        move |r| Ok(sms::parse_cmgl(&storage, &r.ok()?)?),
+    )
     .bare_lines()
 }
 
 /// `AT+CMGR=<index>` (TS 27.005 §3.4.3); an empty slot is `None` (some modems answer a bare
 /// `OK`, others `+CMS ERROR: 321`).
-pub fn read_message(index: u32) -> Result<Cmd<Option<StoredPdu>>, IndexError> {
+pub fn read_message(storage: &Storage, index: u32) -> Result<Cmd<Option<StoredPdu>>, IndexError> {
     let i = i32::try_from(index).map_err(|_| IndexError(index))?;
-    Ok(Cmd::new(
-        set_ints("+CMGR", &[i]),
-        &["+CMGR:"],
-        SIM_TIMEOUT,
-        move |r| {
-            if r.result == Final::Cms(ErrorCode::Code(sms::cms::INVALID_INDEX)) {
-                return Ok(None);
-            }
-            Ok(sms::parse_cmgr(index, &r.ok()?)?)
-        },
-    )
-    .bare_lines())
+    let storage = storage.clone();
+    let parse = move |r: Response| {
+        if r.result == Final::Cms(ErrorCode::Code(sms::cms::INVALID_INDEX)) {
+            return Ok(None);
+        }
+        Ok(sms::parse_cmgr(&storage, index, &r.ok()?)?)
+    };
+    Ok(Cmd::new(set_ints("+CMGR", &[i]), &["+CMGR:"], SIM_TIMEOUT, parse).bare_lines())
 }
 
 /// `AT+CMGD=<index>` (TS 27.005 §3.5.4).
@@ -586,8 +587,8 @@ mod tests {
     fn lines_are_composed() {
         assert_eq!(verbose_errors().line(), "AT+CMEE=1");
         assert_eq!(pdu_mode().line(), "AT+CMGF=0");
-        assert_eq!(list_messages().line(), "AT+CMGL=4");
-        assert_eq!(read_message(7).unwrap().line(), "AT+CMGR=7");
+        assert_eq!(list_messages(&Storage::Sim).line(), "AT+CMGL=4");
+        assert_eq!(read_message(&Storage::Sim, 7).unwrap().line(), "AT+CMGR=7");
         assert_eq!(delete_message(0).unwrap().line(), "AT+CMGD=0");
         assert!(delete_message(u32::MAX).is_err());
         assert_eq!(send_length(23), "AT+CMGS=23");
@@ -652,12 +653,15 @@ mod tests {
             signal().parse(ok(&[])),
             Err(CommandError::Unexpected { .. })
         ));
-        let empty = read_message(3).unwrap().parse(Response {
+        let empty = read_message(&Storage::Sim, 3).unwrap().parse(Response {
             info: vec![],
             result: Final::Cms(ErrorCode::Code(321)),
         });
         assert_eq!(empty, Ok(None));
-        assert_eq!(read_message(3).unwrap().parse(ok(&[])), Ok(None));
+        assert_eq!(
+            read_message(&Storage::Sim, 3).unwrap().parse(ok(&[])),
+            Ok(None)
+        );
         let busy = CommandError::Rejected {
             command: "AT+CPMS?".into(),
             result: Final::Cms(ErrorCode::Code(314)),

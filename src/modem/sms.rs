@@ -123,7 +123,9 @@ impl RawPdu {
 /// A message held in the modem's storage, as listed by `AT+CMGL` or read by `AT+CMGR`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct StoredPdu {
-    /// Where it is: with the storage, the key for reading and deleting it.
+    /// The storage area it is in.
+    pub storage: Storage,
+    /// Its slot there: (storage, index) is the key for reading and deleting it.
     pub index: u32,
     /// Read, unread, draft...
     pub status: MessageStatus,
@@ -343,7 +345,7 @@ pub fn parse_pdu_header_length(line: &str, prefix: &str) -> Result<u16, ParseErr
 ///
 /// A header whose numbers are unreadable is an error (the index is what deleting needs); a PDU
 /// line that is not hexadecimal is kept as [`RawPdu::BadHex`] so the entry can still be deleted.
-pub fn parse_cmgl(lines: &[String]) -> Result<Vec<StoredPdu>, ParseError> {
+pub fn parse_cmgl(storage: &Storage, lines: &[String]) -> Result<Vec<StoredPdu>, ParseError> {
     let mut out = Vec::new();
     let mut iter = lines.iter().peekable();
     while let Some(line) = iter.next() {
@@ -358,6 +360,7 @@ pub fn parse_cmgl(lines: &[String]) -> Result<Vec<StoredPdu>, ParseError> {
             None => RawPdu::BadHex(String::new()),
         };
         out.push(StoredPdu {
+            storage: storage.clone(),
             index,
             status,
             tpdu_len,
@@ -370,7 +373,11 @@ pub fn parse_cmgl(lines: &[String]) -> Result<Vec<StoredPdu>, ParseError> {
 /// The information lines of `AT+CMGR=<index>` in PDU mode: `+CMGR: <stat>,[<alpha>],<length>`
 /// and the PDU line (TS 27.005 §3.4.3). No lines means an empty slot (some modems answer an
 /// empty slot with a bare `OK`, others with `+CMS ERROR: 321`).
-pub fn parse_cmgr(index: u32, lines: &[String]) -> Result<Option<StoredPdu>, ParseError> {
+pub fn parse_cmgr(
+    storage: &Storage,
+    index: u32,
+    lines: &[String],
+) -> Result<Option<StoredPdu>, ParseError> {
     let Some(header) = lines.first() else {
         return Ok(None);
     };
@@ -384,6 +391,7 @@ pub fn parse_cmgr(index: u32, lines: &[String]) -> Result<Option<StoredPdu>, Par
         None => RawPdu::BadHex(String::new()),
     };
     Ok(Some(StoredPdu {
+        storage: storage.clone(),
         index,
         status,
         tpdu_len,
@@ -543,13 +551,16 @@ mod tests {
 
     #[test]
     fn cmgl_pairs_headers_and_pdus() {
-        let got = parse_cmgl(&lines(&[
-            "+CMGL: 1,0,,30",
-            "07911326040000F0040B911346610089F60000208062917314080CC8F71D14969741F977FD07",
-            "+CMGL: 7,1,\"\",5",
-            "not hex",
-            "+CMGL: 9,1,,5",
-        ]))
+        let got = parse_cmgl(
+            &Storage::Sim,
+            &lines(&[
+                "+CMGL: 1,0,,30",
+                "07911326040000F0040B911346610089F60000208062917314080CC8F71D14969741F977FD07",
+                "+CMGL: 7,1,\"\",5",
+                "not hex",
+                "+CMGL: 9,1,,5",
+            ]),
+        )
         .unwrap();
         assert_eq!(got.len(), 3);
         assert_eq!(got[0].index, 1);
@@ -560,20 +571,21 @@ mod tests {
         assert_eq!(got[1].pdu, RawPdu::BadHex("not hex".into()));
         assert_eq!(got[2].index, 9);
         assert_eq!(got[2].pdu, RawPdu::BadHex(String::new()));
-        assert!(parse_cmgl(&lines(&["+CMGL: x,0,,23", "00"])).is_err());
-        assert!(parse_cmgl(&lines(&[])).unwrap().is_empty());
+        assert!(parse_cmgl(&Storage::Sim, &lines(&["+CMGL: x,0,,23", "00"])).is_err());
+        assert!(parse_cmgl(&Storage::Sim, &lines(&[])).unwrap().is_empty());
     }
 
     #[test]
     fn cmgr_reads_one() {
-        let got = parse_cmgr(4, &lines(&["+CMGR: 1,,23", "0791"]))
+        let got = parse_cmgr(&Storage::Modem, 4, &lines(&["+CMGR: 1,,23", "0791"]))
             .unwrap()
             .unwrap();
         assert_eq!(got.index, 4);
         assert_eq!(got.status, MessageStatus::ReceivedRead);
         assert_eq!(got.pdu, RawPdu::Bytes(vec![0x07, 0x91]));
-        assert_eq!(parse_cmgr(4, &[]).unwrap(), None);
-        assert!(parse_cmgr(4, &lines(&["+CMGR: ,,"])).is_err());
+        assert_eq!(parse_cmgr(&Storage::Sim, 4, &[]).unwrap(), None);
+        assert_eq!(got.storage, Storage::Modem);
+        assert!(parse_cmgr(&Storage::Sim, 4, &lines(&["+CMGR: ,,"])).is_err());
     }
 
     #[test]
@@ -598,7 +610,7 @@ mod tests {
 
         #[test]
         fn cmgl_never_panics(ls in proptest::collection::vec("\\PC{0,40}", 0..6)) {
-            let _ = parse_cmgl(&ls);
+            let _ = parse_cmgl(&Storage::Sim, &ls);
         }
     }
 }
