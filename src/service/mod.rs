@@ -1,4 +1,14 @@
 //! The rules: what an employee's text means, what is booked, what is replied. Pure functions,
 //! no I/O and no clock of their own (the caller passes `now`).
+//!
+//! | file | question it answers |
+//! |---|---|
+//! | [`shift_code`] | what is a shift code? |
+//! | [`command`] | what did the employee ask for? |
+//! | [`phone`] | who is this number, in E.164? |
 
+pub mod command;
 pub mod phone;
+pub mod shift_code;
+
+pub use shift_code::ShiftCode;
