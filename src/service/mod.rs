@@ -5,8 +5,10 @@
 //! |---|---|
 //! | [`shift_code`] | what is a shift code? |
 //! | [`command`] | what did the employee ask for? |
+//! | [`booking`] | which requested shifts are booked, taken, theirs already, unknown? |
 //! | [`phone`] | who is this number, in E.164? |
 
+pub mod booking;
 pub mod command;
 pub mod phone;
 pub mod shift_code;
