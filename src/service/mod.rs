@@ -6,8 +6,10 @@
 //! | [`shift_code`] | what is a shift code? |
 //! | [`command`] | what did the employee ask for? |
 //! | [`booking`] | which requested shifts are booked, taken, theirs already, unknown? |
+//! | [`access`] | may this sender be served, and may we answer (whitelist, robots, rate limits)? |
 //! | [`phone`] | who is this number, in E.164? |
 
+pub mod access;
 pub mod booking;
 pub mod command;
 pub mod phone;
