@@ -862,11 +862,7 @@ fn messages(
         })?;
     for warning in warnings {
         let line = line_of_text(check, warning.text);
-        let message = format!(
-            "this text costs {} SMS parts (more than {}) every time it is sent",
-            warning.parts, warning.limit
-        );
-        check.warn(&warning.text.to_string(), line, message);
+        check.warn(&warning.text.to_string(), line, warning.message());
     }
     Ok(replies)
 }

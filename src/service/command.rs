@@ -230,11 +230,13 @@ fn booking(lines: &[&str]) -> Option<Command> {
             if !codes.contains(&code) {
                 codes.push(code);
             }
+            if codes.len() > MAX_CODES {
+                return None;
+            }
         }
     }
     let only_signature_after = kinds.all(|kind| kind == Line::Plain);
-    (!codes.is_empty() && only_signature_after && codes.len() <= MAX_CODES)
-        .then_some(Command::Book(codes))
+    (!codes.is_empty() && only_signature_after).then_some(Command::Book(codes))
 }
 
 #[cfg(test)]

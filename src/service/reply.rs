@@ -331,13 +331,19 @@ pub struct TextWarning {
     pub limit: usize,
 }
 
+impl TextWarning {
+    /// The warning without the key.
+    pub fn message(&self) -> String {
+        format!(
+            "this text costs {} SMS parts (more than {}) every time it is sent",
+            self.parts, self.limit
+        )
+    }
+}
+
 impl fmt::Display for TextWarning {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(
-            f,
-            "{}: this text costs {} SMS parts (more than {}) every time it is sent",
-            self.text, self.parts, self.limit
-        )
+        write!(f, "{}: {}", self.text, self.message())
     }
 }
 
