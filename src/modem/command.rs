@@ -393,6 +393,12 @@ pub fn pdu_mode() -> Cmd<()> {
     Cmd::new(set_ints("+CMGF", &[0]), &[], DEFAULT_TIMEOUT, unit)
 }
 
+/// `AT+CSMS=0`: phase 2 message service (TS 27.005 §3.2.1), under which `+CMT` and `+CDS`
+/// need no `AT+CNMA` acknowledgement (unacknowledged, the network would deliver them again).
+pub fn message_service_phase2() -> Cmd<()> {
+    Cmd::new(set_ints("+CSMS", &[0]), &["+CSMS:"], DEFAULT_TIMEOUT, unit)
+}
+
 /// `AT+CPMS=<mem>,<mem>,<mem>`: read, write and receive in one storage, so the index in a
 /// `+CMTI` is the index `AT+CMGR` reads (TS 27.005 §3.2.2).
 pub fn use_storage(storage: &Storage) -> Cmd<[Usage; 3]> {

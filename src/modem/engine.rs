@@ -50,6 +50,9 @@ pub struct ModemSettings {
     pub health_every: Duration,
     /// Consecutive command timeouts after which the modem is treated as gone and reopened.
     pub max_timeouts: u32,
+    /// After this long without a command, `AT` is sent, so a modem that hung while idle is
+    /// noticed (and reopened after `max_timeouts`) before the next message needs it.
+    pub keepalive_every: Duration,
 }
 
 impl ModemSettings {
@@ -64,6 +67,7 @@ impl ModemSettings {
             retry_init_every: Duration::from_secs(60),
             health_every: Duration::from_secs(5),
             max_timeouts: 3,
+            keepalive_every: Duration::from_secs(60),
         }
     }
 }
@@ -562,10 +566,12 @@ impl Engine {
         shutdown: &mut Shutdown,
     ) -> Exit {
         let mut tick = self.health_tick();
+        let mut last_command = Instant::now();
         loop {
             match self.wake(session, shutdown, &mut tick).await {
                 Wake::Shutdown | Wake::Request(None) => return Exit::Shutdown,
                 Wake::Request(Some(req)) => {
+                    last_command = Instant::now();
                     let done = if let Request::SendPdu(pdu, reply) = req {
                         // Never interrupted: between AT+CMGS and the answer is not a safe point.
                         self.send(session, pdu, reply).await;
@@ -593,6 +599,21 @@ impl Engine {
                 Wake::Tick => {
                     if let Some(exit) = self.path_gone() {
                         return exit;
+                    }
+                    if last_command.elapsed() >= self.settings.keepalive_every {
+                        last_command = Instant::now();
+                        let ping = command::attention();
+                        let alive = tokio::select! {
+                            biased;
+                            _ = shutdown.wait() => return Exit::Shutdown,
+                            r = self.command(session, &ping) => r,
+                        };
+                        if let Err(e) = alive {
+                            tracing::warn!(error = %e, "keep-alive failed");
+                        }
+                        if let Some(exit) = self.exit.take() {
+                            return exit;
+                        }
                     }
                 }
             }

@@ -379,3 +379,35 @@ async fn shutdown_waits_for_a_send_in_flight() {
         .unwrap();
     assert!(matches!(m.handle.signal().await, Err(ModemError::Stopped)));
 }
+
+#[tokio::test]
+async fn modem_that_hangs_while_idle_is_reopened() {
+    let b = shared(Behaviour::default());
+    let hung = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let inner = Arc::new(Mutex::new(responder(b)));
+    let r: Responder = {
+        let hung = Arc::clone(&hung);
+        Box::new(move |line| {
+            if hung.load(std::sync::atomic::Ordering::SeqCst) {
+                Vec::new()
+            } else {
+                (inner.lock().unwrap())(line)
+            }
+        })
+    };
+    let fake = FakeModem::start(r).unwrap();
+    let mut s = settings(fake.path(), None);
+    s.keepalive_every = Duration::from_millis(200);
+    s.max_timeouts = 1;
+    let mut m = spawn(s, std::future::pending());
+    event(&mut m.events, is_ready).await;
+    hung.store(true, std::sync::atomic::Ordering::SeqCst);
+    let lost = event(&mut m.events, |e| matches!(e, ModemEvent::Lost { .. })).await;
+    let ModemEvent::Lost { reason } = lost else {
+        unreachable!()
+    };
+    assert!(reason.contains("no answer"), "{reason}");
+    // It answers again (as after a power cycle): reopened and initialised.
+    hung.store(false, std::sync::atomic::Ordering::SeqCst);
+    event(&mut m.events, is_ready).await;
+}

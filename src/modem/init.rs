@@ -41,7 +41,7 @@ pub enum Step {
     VendorSetup,
     /// `AT+CPIN?`, the PIN once if needed, `AT+CIMI`.
     SimState,
-    /// `AT+CMGF=0`.
+    /// `AT+CMGF=0`, then `AT+CSMS=0` (tolerated).
     PduMode,
     /// `AT+CPMS=...` then `AT+CPMS?`.
     Storage,
@@ -413,7 +413,9 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Init<'_, S> {
     async fn pdu_mode(&mut self) -> Result<(), InitError> {
         match self.patient(&command::pdu_mode()).await? {
             Ok(()) => {
-                self.record(Step::PduMode, None);
+                // Phase 2 is the default on most modems; refusing to set it is tolerated.
+                let service = self.tolerate(&command::message_service_phase2()).await?;
+                self.record(Step::PduMode, service.err());
                 Ok(())
             }
             Err(error) => {

@@ -420,6 +420,26 @@ mod tests {
         assert_eq!(s.send_pdu(&pdu).await, Ok(MessageReference(42)));
     }
 
+    /// Nordic's published `AT+CMGS` example, answered by a modem with echo still on: the
+    /// command and the PDU come back before the prompt and the reference.
+    #[tokio::test]
+    async fn published_exchange_with_echo() {
+        const PDU: &str = "069144888888F811000C9153481032547600000B20D4F29C9E769F4161D0BC3D07B5CBF379F89C769F416F7B590E62D3CB";
+        let pdu = SubmitPdu::from_hex(PDU, 42).unwrap();
+        let echoed_pdu: &'static [u8] = Box::leak(
+            format!("{PDU}\x1a\r\n+CMGS: 2\r\n\r\nOK\r\n")
+                .into_bytes()
+                .into_boxed_slice(),
+        );
+        let port = scripted(vec![
+            ("AT+CMGS=42", b"AT+CMGS=42\r\r\n> "),
+            (PDU, echoed_pdu),
+        ]);
+        let mut s = Session::new(port, Duration::ZERO);
+        assert_eq!(s.send_pdu(&pdu).await, Ok(MessageReference(2)));
+        assert!(s.take_urcs().is_empty());
+    }
+
     #[tokio::test]
     async fn cms_error_after_the_pdu_is_typed() {
         let pdu = SubmitPdu::from_hex("00010005810180F60000", 9).unwrap();

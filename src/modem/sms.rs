@@ -600,6 +600,31 @@ mod tests {
         assert!(SubmitPdu::new(vec![0; 200], 199).is_err());
     }
 
+    /// Published examples: a Telit UC864 manual's `+CMGL` (a stored, unsent SUBMIT, listed
+    /// too by `AT+CMGL=4`) and the PDU of Nordic's `AT+CMGS` example (SMSC included).
+    #[test]
+    fn published_vectors() {
+        let got = parse_cmgl(
+            &Storage::Sim,
+            &lines(&[
+                "+CMGL: 26,2,,17",
+                "08812801009901025911640A8110567892820014A704C7D1B1DB",
+            ]),
+        )
+        .unwrap();
+        assert_eq!(got[0].index, 26);
+        assert_eq!(got[0].status, MessageStatus::StoredUnsent);
+        assert!(!got[0].status.is_received());
+        assert_eq!(got[0].tpdu_len, 17);
+        assert_eq!(got[0].pdu.bytes().map(<[u8]>::len), Some(26));
+        // SIM800 writes no space after the colon.
+        let got = parse_cmgl(&Storage::Sim, &lines(&["+CMGL:3,0,,17", "00"])).unwrap();
+        assert_eq!(got[0].index, 3);
+
+        let nordic = "069144888888F811000C9153481032547600000B20D4F29C9E769F4161D0BC3D07B5CBF379F89C769F416F7B590E62D3CB";
+        assert_eq!(SubmitPdu::from_hex(nordic, 42).unwrap().tpdu_len(), 42);
+    }
+
     proptest! {
         #![proptest_config(ProptestConfig::with_cases(256))]
 

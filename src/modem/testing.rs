@@ -208,7 +208,7 @@ impl Behaviour {
         }
         let upper = line.to_ascii_uppercase();
         match upper.as_str() {
-            "AT" | "ATE0" | "AT+CMEE=1" | "AT+CMGF=0" | "AT+CLIP=1" | "AT+CREG=1"
+            "AT" | "ATE0" | "AT+CMEE=1" | "AT+CMGF=0" | "AT+CSMS=0" | "AT+CLIP=1" | "AT+CREG=1"
             | "AT+COPS=3,0" | "ATH" | "AT+CHUP" => ok(""),
             "AT+CGMI" => ok("\r\nACME"),
             "AT+CGMM" => ok("\r\nTEST-1"),
