@@ -6,6 +6,7 @@
 //! | module | what it holds | talks to |
 //! |---|---|---|
 //! | [`modem`] | everything that speaks AT: serial transport, line framing, typed commands, the init sequence, the SMS PDU codec, voice calls | the serial port; knows nothing of shifts |
+//! | [`store`] | SQLite: schema and migrations, one module per table family, every query; typed rows in and out | the database file; knows nothing of modems |
 //! | [`service`] | the rules: parse an employee's text, decide bookings and replies, render templates, phone numbers | nothing: pure functions |
 //!
 //! The binary (`src/main.rs`) only parses arguments, loads the config and calls in here.
@@ -14,3 +15,4 @@
 
 pub mod modem;
 pub mod service;
+pub mod store;
