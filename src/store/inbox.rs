@@ -337,6 +337,24 @@ impl<'t> Inbox<'t> {
     ) -> Result<InboundId, StoreError> {
         let (sender, kind) = sender_columns(message.sender);
         let doing = || format!("recording the message from {sender}");
+        // Check every PDU before writing anything, so a refusal leaves the transaction as it was.
+        for pdu in pdus {
+            let status: Option<String> = self
+                .conn
+                .prepare_cached("SELECT status FROM inbound_pdus WHERE id = ?1")
+                .and_then(|mut stmt| stmt.query_row([pdu.0], |row| row.get(0)).optional())
+                .map_err(|e| StoreError::sql(doing(), e))?;
+            match status.as_deref() {
+                Some("new" | "part_waiting") => {}
+                found => {
+                    return Err(StoreError::WrongState {
+                        what: format!("inbound PDU {}", pdu.0),
+                        expected: "new or part_waiting",
+                        found: found.unwrap_or("missing").to_string(),
+                    });
+                }
+            }
+        }
         let id = self
             .conn
             .prepare_cached(
@@ -353,22 +371,15 @@ impl<'t> Inbox<'t> {
                 ])
             })
             .map_err(|e| StoreError::sql(doing(), e))?;
+        let mut mark = self
+            .conn
+            .prepare_cached(
+                "UPDATE inbound_pdus SET status = 'assembled', message_id = ?2 WHERE id = ?1",
+            )
+            .map_err(|e| StoreError::sql(doing(), e))?;
         for pdu in pdus {
-            let changed = self
-                .conn
-                .prepare_cached(
-                    "UPDATE inbound_pdus SET status = 'assembled', message_id = ?2
-                      WHERE id = ?1 AND status IN ('new', 'part_waiting')",
-                )
-                .and_then(|mut stmt| stmt.execute(params![pdu.0, id]))
+            mark.execute(params![pdu.0, id])
                 .map_err(|e| StoreError::sql(doing(), e))?;
-            if changed == 0 {
-                return Err(StoreError::WrongState {
-                    what: format!("inbound PDU {}", pdu.0),
-                    expected: "new or part_waiting",
-                    found: "missing or already assembled".into(),
-                });
-            }
         }
         Ok(InboundId(id))
     }

@@ -67,6 +67,15 @@ impl std::fmt::Debug for Store {
 impl Store {
     /// Open (creating if needed) the database file and migrate it to the current schema.
     pub fn open(path: impl AsRef<Path>) -> Result<Store, StoreError> {
+        Store::open_with_busy_timeout(path, DEFAULT_BUSY_TIMEOUT)
+    }
+
+    /// [`Store::open`] with another busy timeout (how long to wait for another connection's
+    /// lock, also while opening and migrating).
+    pub fn open_with_busy_timeout(
+        path: impl AsRef<Path>,
+        busy_timeout: Duration,
+    ) -> Result<Store, StoreError> {
         let path = path.as_ref().to_path_buf();
         check_directory(&path)?;
         let flags = OpenFlags::SQLITE_OPEN_READ_WRITE
@@ -74,19 +83,23 @@ impl Store {
             | OpenFlags::SQLITE_OPEN_NO_MUTEX;
         let conn = Connection::open_with_flags(&path, flags)
             .map_err(|source| open_error(&path, source))?;
-        Store::setup(conn, path)
+        Store::setup(conn, path, busy_timeout)
     }
 
     /// A private database in memory, for tests and the demo.
     pub fn open_in_memory() -> Result<Store, StoreError> {
         let path = PathBuf::from(":memory:");
         let conn = Connection::open_in_memory().map_err(|source| open_error(&path, source))?;
-        Store::setup(conn, path)
+        Store::setup(conn, path, DEFAULT_BUSY_TIMEOUT)
     }
 
-    fn setup(mut conn: Connection, path: PathBuf) -> Result<Store, StoreError> {
+    fn setup(
+        mut conn: Connection,
+        path: PathBuf,
+        busy_timeout: Duration,
+    ) -> Result<Store, StoreError> {
         let fail = |source| open_error(&path, source);
-        conn.busy_timeout(DEFAULT_BUSY_TIMEOUT).map_err(fail)?;
+        conn.busy_timeout(busy_timeout).map_err(fail)?;
         // Reading the journal mode is the first access to the file: a file that is not a
         // database, or unreadable, is reported here. (":memory:" answers "memory".)
         let mode: String = conn
@@ -222,6 +235,10 @@ fn open_error(path: &Path, source: rusqlite::Error) -> StoreError {
 /// One transaction. Each table family is reached through its accessor ([`Tx::shifts`],
 /// [`Tx::outbox`], ...); all of them act inside this transaction. Dropped without
 /// [`Tx::commit`], it rolls back.
+///
+/// A method refusing a step ([`StoreError::WrongState`], [`StoreError::NotFound`],
+/// [`StoreError::AlreadyExists`]) has written nothing; after any other error (the disk, a
+/// lock) roll the transaction back rather than commit what came before.
 pub struct Tx<'s> {
     tx: rusqlite::Transaction<'s>,
 }
