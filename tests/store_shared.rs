@@ -142,15 +142,27 @@ fn wrong_values_are_refused_with_the_constraint_named_as_a_sentence() {
         ),
         (
             "INSERT INTO shift_status(shift_id) VALUES('XYZ 124')",
-            "shift_id must be one word without spaces or commas",
+            "shift_id must be 2 to 16 letters and digits with at least one digit, like XYZ123",
         ),
         (
             "INSERT INTO shift_status(shift_id) VALUES('XYZ124,XYZ125')",
-            "shift_id must be one word without spaces or commas",
+            "shift_id must be 2 to 16 letters and digits with at least one digit, like XYZ123",
+        ),
+        (
+            "INSERT INTO shift_status(shift_id) VALUES('ABC')",
+            "shift_id must be 2 to 16 letters and digits with at least one digit",
+        ),
+        (
+            "INSERT INTO shift_status(shift_id) VALUES('AB-12')",
+            "shift_id must be 2 to 16 letters and digits with at least one digit",
+        ),
+        (
+            "INSERT INTO shift_status(shift_id) VALUES('ABCDEFGHIJKLMNOP1')",
+            "shift_id must be 2 to 16 letters and digits with at least one digit",
         ),
         (
             "INSERT INTO shift_status(shift_id) VALUES('')",
-            "shift_id must be one word without spaces or commas",
+            "shift_id must be 2 to 16 letters and digits with at least one digit, like XYZ123",
         ),
         (
             "INSERT INTO shift_status(shift_id, created_at) VALUES('C1', '01/05/2024 14:30')",
@@ -204,7 +216,7 @@ fn refusals_through_the_api_carry_the_same_sentence() {
     let text = err.to_string();
     assert!(
         text.contains("adding shift \"two words\"")
-            && text.contains("shift_id must be one word without spaces or commas"),
+            && text.contains("shift_id must be 2 to 16 letters and digits"),
         "{text}"
     );
 }

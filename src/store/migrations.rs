@@ -23,13 +23,15 @@ pub type Migration = &'static str;
 
 /// Version 1: the tables people edit, as the original solution named them.
 const V1_PEOPLE_TABLES: Migration = r#"
--- One row per shift employees can book. shift_id is what they text back: compared without
--- regard to case (an employee texting xyz123 means XYZ123), one word, so that a reply such as
--- "XYZ123, XYZ222" splits unambiguously.
+-- One row per shift employees can book. shift_id is what they text back, so it follows the
+-- shift-code rule of service::shift_code (a code the SMS parser can recognise): 2 to 16 ASCII
+-- letters and digits with at least one digit. It is compared without regard to case (an
+-- employee texting xyz123 means XYZ123).
 CREATE TABLE shift_status (
     shift_id     TEXT NOT NULL PRIMARY KEY COLLATE NOCASE
-        CONSTRAINT "shift_id must be one word without spaces or commas, like XYZ123"
-        CHECK (shift_id <> '' AND shift_id NOT GLOB '*[ ,' || char(9, 10, 13) || ']*'),
+        CONSTRAINT "shift_id must be 2 to 16 letters and digits with at least one digit, like XYZ123"
+        CHECK (length(shift_id) BETWEEN 2 AND 16 AND shift_id NOT GLOB '*[^A-Za-z0-9]*'
+               AND shift_id GLOB '*[0-9]*'),
     shift_status TEXT NOT NULL DEFAULT 'available'
         CONSTRAINT "shift_status must be 'available' or 'taken' (lower case)"
         CHECK (shift_status IN ('available', 'taken')),

@@ -7,7 +7,7 @@ use jiff::Timestamp;
 use rusqlite::{Connection, OptionalExtension, Row, params};
 
 use super::StoreError;
-use super::sql::{Phone, Time, time_text};
+use super::sql::{Time, time_text};
 use crate::service::phone::E164;
 
 /// One row of `shift_status`.
@@ -71,7 +71,11 @@ fn from_row(row: &Row<'_>) -> rusqlite::Result<Shift> {
         info: row.get(1)?,
         status: if taken {
             ShiftStatus::Taken {
-                by: row.get::<_, Option<Phone>>(3)?.map(|p| p.0),
+                // The CHECK constraint keeps this E.164; should a hand-edited row hold
+                // something else anyway, the shift still reads, with nobody named.
+                by: row
+                    .get::<_, Option<String>>(3)?
+                    .and_then(|text| E164::from_international(&text)),
                 at: row.get::<_, Option<Time>>(4)?.map(|t| t.0),
             }
         } else {
