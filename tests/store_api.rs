@@ -747,6 +747,11 @@ fn a_campaign_reaches_each_subscribed_employee_once_in_the_shuffled_order() {
     assert_eq!(first.campaign_id.as_deref(), Some("mon"));
     assert_eq!(Some(first.id), recipients[0].outbox_id);
     assert!(tx.campaigns().finish_completed(t0()).unwrap().is_empty());
+    let progress = tx.campaigns().progress("mon").unwrap();
+    assert_eq!(
+        (progress.recipients, progress.pending, progress.sent),
+        (5, 5, 0)
+    );
     tx.commit().unwrap();
 
     for r in &recipients {
@@ -760,6 +765,11 @@ fn a_campaign_reaches_each_subscribed_employee_once_in_the_shuffled_order() {
     assert_eq!(
         tx.campaigns().get("mon").unwrap().unwrap().status,
         CampaignStatus::Done
+    );
+    let progress = tx.campaigns().progress("mon").unwrap();
+    assert_eq!(
+        (progress.recipients, progress.pending, progress.sent),
+        (5, 0, 5)
     );
     tx.commit().unwrap();
 

@@ -13,7 +13,7 @@ use rusqlite::{Connection, OptionalExtension, Row, params};
 
 use super::StoreError;
 use super::outbox::{Cause, Kind, MessageId, Outbox, Outgoing};
-use super::sql::{Phone, Time, time_text};
+use super::sql::{Phone, Time, count, time_text};
 use crate::service::phone::E164;
 
 /// One row of `shift_campaigns`.
@@ -63,6 +63,17 @@ pub struct Recipient {
     pub position: u32,
     /// Their message (`None` once the outbox row is pruned).
     pub outbox_id: Option<MessageId>,
+}
+
+/// How far a campaign's broadcast got.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct CampaignProgress {
+    pub recipients: u64,
+    /// Queued or sending.
+    pub pending: u64,
+    pub sent: u64,
+    /// Failed for good, or cancelled (the employee texted STOP first).
+    pub not_sent: u64,
 }
 
 /// `shift_campaigns` within one transaction.
@@ -265,6 +276,30 @@ impl<'t> Campaigns<'t> {
         })
         .and_then(|rows| rows.collect())
         .map_err(|e| StoreError::sql(doing(), e))
+    }
+
+    /// How many recipients the campaign has and what became of their messages.
+    pub fn progress(&self, id: &str) -> Result<CampaignProgress, StoreError> {
+        self.conn
+            .prepare_cached(
+                "SELECT count(*),
+                        ifnull(sum(o.state IN ('queued', 'sending')), 0),
+                        ifnull(sum(o.state = 'sent'), 0),
+                        ifnull(sum(o.state IN ('failed', 'cancelled')), 0)
+                   FROM campaign_recipients r LEFT JOIN outbox o ON o.id = r.outbox_id
+                  WHERE r.campaign_id = ?1",
+            )
+            .and_then(|mut stmt| {
+                stmt.query_row([id], |row| {
+                    Ok(CampaignProgress {
+                        recipients: count(row.get(0)?),
+                        pending: count(row.get(1)?),
+                        sent: count(row.get(2)?),
+                        not_sent: count(row.get(3)?),
+                    })
+                })
+            })
+            .map_err(|e| StoreError::sql(format!("reading the progress of campaign {id:?}"), e))
     }
 
     fn state_error(&self, id: &str, expected: &'static str) -> StoreError {
