@@ -6,6 +6,7 @@
 //! | module | what it holds | talks to |
 //! |---|---|---|
 //! | [`modem`] | everything that speaks AT: serial transport, line framing, typed commands, the init sequence, the SMS PDU codec, voice calls | the serial port; knows nothing of shifts |
+//! | [`admin`] | the admin subcommands (shifts, employees, campaigns, queues) over the store, with aligned tables | the store |
 //! | [`store`] | SQLite: schema and migrations, one module per table family, every query; typed rows in and out | the database file; knows nothing of modems |
 //! | [`service`] | the rules: parse an employee's text, decide bookings and replies, render templates, phone numbers | nothing: pure functions |
 //!
@@ -13,6 +14,7 @@
 
 #![forbid(unsafe_code)]
 
+pub mod admin;
 pub mod modem;
 pub mod service;
 pub mod store;
