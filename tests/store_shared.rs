@@ -294,7 +294,7 @@ fn the_schema_is_what_the_sqlite3_cli_reads() {
 }
 
 #[test]
-fn opening_reports_a_missing_directory_and_a_file_that_is_not_a_database() {
+fn opening_reports_a_missing_directory_a_directory_and_a_file_that_is_not_a_database() {
     let (dir, _) = temp_db();
     let missing = dir.path().join("no-such-dir").join("shiftsms.db");
     let err = Store::open(&missing).unwrap_err();
@@ -303,6 +303,9 @@ fn opening_reports_a_missing_directory_and_a_file_that_is_not_a_database() {
         "{err:?}"
     );
     assert!(err.to_string().contains("no-such-dir"), "{err}");
+
+    let err = Store::open(dir.path()).unwrap_err();
+    assert!(matches!(err, StoreError::IsADirectory { .. }), "{err:?}");
 
     let text = dir.path().join("config.toml");
     std::fs::write(&text, "[database]\npath = \"x\"\n".repeat(100)).unwrap();

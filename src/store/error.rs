@@ -18,6 +18,12 @@ pub enum StoreError {
     )]
     PermissionDenied { path: PathBuf },
 
+    #[error(
+        "{} is a directory; the database path must name a file, e.g. {}",
+        path.display(), path.join("shiftsms.db").display()
+    )]
+    IsADirectory { path: PathBuf },
+
     #[error("{} is not an SQLite database (a different file, or corrupt)", path.display())]
     NotADatabase { path: PathBuf },
 

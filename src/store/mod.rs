@@ -192,6 +192,11 @@ fn data_version(conn: &Connection) -> rusqlite::Result<i64> {
 /// SQLite says "unable to open database file" for a missing directory and a permission
 /// problem alike; look at the directory first so the message can say which.
 fn check_directory(path: &Path) -> Result<(), StoreError> {
+    if path.is_dir() {
+        return Err(StoreError::IsADirectory {
+            path: path.to_path_buf(),
+        });
+    }
     let dir = match path.parent() {
         Some(dir) if !dir.as_os_str().is_empty() => dir,
         _ => Path::new("."),
@@ -219,9 +224,8 @@ fn open_error(path: &Path, source: rusqlite::Error) -> StoreError {
     let path = path.to_path_buf();
     match source.sqlite_error_code() {
         Some(ErrorCode::NotADatabase) => StoreError::NotADatabase { path },
-        // A directory where the file should be also "cannot open"; anything else that cannot
-        // be opened, written, or have its -wal created beside it is a matter of permissions.
-        Some(ErrorCode::CannotOpen) if path.is_dir() => StoreError::Open { path, source },
+        // Anything that cannot be opened, written, or have its -wal created beside it, once
+        // the directory is known to exist, is a matter of permissions.
         Some(ErrorCode::PermissionDenied | ErrorCode::ReadOnly | ErrorCode::CannotOpen) => {
             StoreError::PermissionDenied { path }
         }
