@@ -5,6 +5,7 @@ use std::io::Write;
 
 use super::table::Table;
 use super::{AdminError, Context, ShiftsCommand, plural, show_time};
+use crate::service::shift_code::ShiftCode;
 use crate::store::Store;
 use crate::store::shifts::{ShiftFilter, ShiftStatus};
 
@@ -25,10 +26,11 @@ pub(super) fn run(
             list(filter, store, ctx, out)
         }
         Some(ShiftsCommand::Add { code, info }) => {
-            // Codes are kept in upper case, as the SMS parser reads them.
-            let code = code.trim().to_ascii_uppercase();
+            // The rule the SMS parser applies, so nobody can add a shift employees cannot book;
+            // kept in upper case, as the parser reads codes.
+            let code: ShiftCode = code.parse()?;
             let tx = store.transaction()?;
-            tx.shifts().add(&code, info.trim(), ctx.now)?;
+            tx.shifts().add(code.as_str(), info.trim(), ctx.now)?;
             tx.commit()?;
             writeln!(out, "Added shift {code}: available.")?;
             Ok(())
