@@ -3,6 +3,9 @@
 use std::path::PathBuf;
 
 use clap::{Parser, Subcommand};
+use jiff::Timestamp;
+use jiff::tz::TimeZone;
+use shiftsms::admin::{self, AdminCommand};
 use shiftsms::config::Config;
 use shiftsms::modem::pdu::gsm7;
 
@@ -28,6 +31,8 @@ enum Command {
         #[command(subcommand)]
         action: ConfigAction,
     },
+    #[command(flatten)]
+    Admin(AdminCommand),
 }
 
 #[derive(Debug, Subcommand)]
@@ -63,6 +68,16 @@ fn main() -> anyhow::Result<()> {
                 config.database.path.display(),
                 config.agent.numbers.len()
             );
+        }
+        Command::Admin(command) => {
+            let config = Config::load(&cli.config)?;
+            let ctx = admin::Context {
+                database: config.database.path,
+                default_country: config.phone.default_country,
+                time_zone: TimeZone::system(),
+                now: Timestamp::now(),
+            };
+            admin::run(&command, &ctx, &mut std::io::stdout().lock())?;
         }
     }
     Ok(())
