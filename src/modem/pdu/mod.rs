@@ -1,4 +1,5 @@
-//! SMS PDU codec (pure, no I/O): 3GPP TS 23.040 layouts, TS 23.038 alphabets.
+//! SMS PDU codec (pure, no I/O): 3GPP TS 23.040 layouts, TS 23.038 alphabets, and the
+//! assembly of multipart messages.
 //!
 //! | file | concern |
 //! |---|---|
@@ -12,6 +13,7 @@
 //! | `envelope` | [`Pdu`]: SMSC prefix + TPDU, and the TPDU length `AT+CMGS` wants |
 //! | `submit`, `deliver`, `status_report` | the three message types |
 //! | `incoming` | [`decode_incoming`]: whatever `+CMGL`/`+CMGR`/`+CMT`/`+CDS` gave |
+//! | `multipart` | [`Assembler`]: parts in, whole messages out |
 //!
 //! Decoding never panics and never guesses: every malformed input is a [`DecodeError`].
 
@@ -23,6 +25,7 @@ pub mod error;
 pub mod gsm7;
 pub mod hex;
 pub mod incoming;
+pub mod multipart;
 mod reader;
 pub mod septets;
 pub mod status_report;
@@ -38,6 +41,7 @@ pub use envelope::{Pdu, split_smsc};
 pub use error::{DecodeError, EncodeError};
 pub use hex::{from_hex, to_hex};
 pub use incoming::{Incoming, decode_incoming};
+pub use multipart::{Assembled, Assembler, Part, RejectReason, Rejected};
 pub use status_report::{DeliveryOutcome, DeliveryStatus, StatusReport, encode_status_report};
 pub use submit::{Submit, SubmitOptions, Validity, decode_submit, encode_submit};
 pub use timestamp::Timestamp;
