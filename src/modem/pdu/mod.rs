@@ -34,6 +34,11 @@ pub mod timestamp;
 pub mod udh;
 mod user_data;
 
+#[cfg(test)]
+mod properties;
+#[cfg(test)]
+mod vectors;
+
 pub use address::{Address, TypeOfNumber};
 pub use dcs::{Alphabet, DataCoding, MessageClass, MessageWaiting, WaitingKind};
 pub use deliver::{Deliver, encode_deliver};
