@@ -85,6 +85,23 @@ impl Timestamp {
         ])
     }
 
+    /// The time a network in time zone `offset` would stamp on `instant` (the virtual modem
+    /// stamps injected messages with it). The offset is truncated to whole quarter hours;
+    /// the year, like the PDU's, is meaningful from 1990 to 2089.
+    pub fn from_jiff(instant: jiff::Timestamp, offset: jiff::tz::Offset) -> Self {
+        let civil = offset.to_datetime(instant);
+        let quarters = (offset.seconds() / (15 * 60)).clamp(-79, 79);
+        Timestamp {
+            year: u16::try_from(civil.year()).unwrap_or(0),
+            month: civil.month().unsigned_abs(),
+            day: civil.day().unsigned_abs(),
+            hour: civil.hour().unsigned_abs(),
+            minute: civil.minute().unsigned_abs(),
+            second: civil.second().unsigned_abs(),
+            tz_quarter_hours: quarters as i8,
+        }
+    }
+
     /// The instant this names, or `None` when the fields are not a real date and time.
     pub fn to_jiff(&self) -> Option<jiff::Timestamp> {
         let civil = jiff::civil::DateTime::new(
@@ -163,6 +180,22 @@ mod tests {
         assert_eq!(ts.to_jiff().unwrap().to_string(), "2015-11-26T22:00:00Z");
         let nonsense = Timestamp { month: 13, ..ts };
         assert_eq!(nonsense.to_jiff(), None);
+    }
+
+    #[test]
+    fn from_jiff_is_the_inverse_of_to_jiff() {
+        let instant: jiff::Timestamp = "2025-03-30T00:59:59Z".parse().unwrap();
+        for hours in [-12i8, -3, 0, 1, 2, 14] {
+            let ts = Timestamp::from_jiff(instant, jiff::tz::Offset::constant(hours));
+            assert_eq!(ts.tz_quarter_hours, hours * 4);
+            assert_eq!(ts.to_jiff(), Some(instant), "{ts}");
+            assert!(ts.encode().is_ok());
+        }
+        let india = jiff::tz::Offset::from_seconds(5 * 3600 + 1800).unwrap();
+        assert_eq!(
+            Timestamp::from_jiff(instant, india).to_string(),
+            "2025-03-30T06:29:59+05:30"
+        );
     }
 
     #[test]
