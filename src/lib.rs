@@ -5,6 +5,7 @@
 //!
 //! | module | what it holds | talks to |
 //! |---|---|---|
+//! | [`config`] | `config.toml` read into typed settings, every key and template checked, errors naming file, key and line | the config file |
 //! | [`modem`] | everything that speaks AT: serial transport, line framing, typed commands, the init sequence, the SMS PDU codec, voice calls | the serial port; knows nothing of shifts |
 //! | [`service`] | the rules: parse an employee's text, decide bookings and replies, render templates, phone numbers | nothing: pure functions |
 //!
@@ -12,5 +13,6 @@
 
 #![forbid(unsafe_code)]
 
+pub mod config;
 pub mod modem;
 pub mod service;
