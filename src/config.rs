@@ -621,7 +621,7 @@ impl Config {
             text,
             warnings: Vec::new(),
         };
-        let phone = phone_settings(&check, raw.phone.unwrap_or_default())?;
+        let phone = phone_settings(&mut check, raw.phone.unwrap_or_default())?;
         let modem = modem_settings(&mut check, raw.modem.unwrap_or_default())?;
         let database = raw.database.unwrap_or_default();
         let database = DatabaseSettings {
@@ -679,9 +679,20 @@ impl Config {
     }
 }
 
-fn phone_settings(check: &Checker<'_>, raw: RawPhone) -> Result<PhoneSettings, ConfigError> {
+fn phone_settings(check: &mut Checker<'_>, raw: RawPhone) -> Result<PhoneSettings, ConfigError> {
     let key = "phone.default_country";
-    let value = check.required(key, raw.default_country.as_ref(), "\"GB\"")?;
+    let Some(value) = raw.default_country.as_ref() else {
+        check.warn(
+            key,
+            None,
+            "not set: phone numbers must be written with their country code (+44...), and \
+             texts from numbers the network gives without one cannot be answered; \
+             set it, e.g. default_country = \"GB\"",
+        );
+        return Ok(PhoneSettings {
+            default_country: DefaultCountry::NONE,
+        });
+    };
     let default_country = value.get_ref().parse::<DefaultCountry>().map_err(|_| {
         check.invalid(
             key,
@@ -905,12 +916,29 @@ default_country = "GB"
     }
 
     #[test]
+    fn default_country_is_optional_and_its_absence_is_explained() {
+        let config = parse(&MINIMAL.replace("default_country = \"GB\"", "")).unwrap();
+        assert_eq!(config.phone.default_country, DefaultCountry::NONE);
+        let warning = &config.warnings[0];
+        assert_eq!(warning.key, "phone.default_country");
+        assert!(warning.message.contains("country code"), "{warning:?}");
+        // National agent numbers cannot be read without it: the error says so.
+        let err = parse(
+            &(MINIMAL.replace("default_country = \"GB\"", "")
+                + "[agent]\nnumbers = [\"07400 123456\"]\n"),
+        )
+        .unwrap_err();
+        assert_eq!(err.key(), Some("agent.numbers[0]"));
+        assert!(err.to_string().contains("default_country"), "{err}");
+    }
+
+    #[test]
     fn sample_loads_without_warnings() {
         let config = Config::load(&sample_path()).unwrap();
         assert_eq!(config.warnings, vec![]);
         assert_eq!(config.modem.baud, 115_200);
         assert_eq!(config.modem.pin, None);
-        assert_eq!(config.phone.default_country.iso_code(), "GB");
+        assert_eq!(config.phone.default_country.iso_code(), Some("GB"));
         assert_eq!(config.agent.numbers, vec![]);
         assert_eq!(
             config.database.path,
@@ -1145,23 +1173,12 @@ default_country = "GB"
             ),
             // Missing required keys.
             (
-                MINIMAL.replace("default_country = \"GB\"", ""),
-                Some("phone.default_country"),
-                None,
-                &["missing", "under [phone]"],
-            ),
-            (
                 MINIMAL.replace("[modem]\nport", "[modem]\n#port"),
                 Some("modem.port"),
                 None,
                 &["missing", "port = "],
             ),
-            (
-                String::new(),
-                Some("phone.default_country"),
-                None,
-                &["missing"],
-            ),
+            (String::new(), Some("modem.port"), None, &["missing"]),
             // Bad values.
             (
                 with("modem", "baud = 0"),

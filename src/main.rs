@@ -4,6 +4,9 @@ use std::path::PathBuf;
 
 use anyhow::Context;
 use clap::{Parser, Subcommand};
+use jiff::Timestamp;
+use jiff::tz::TimeZone;
+use shiftsms::admin::{self, AdminCommand};
 use shiftsms::config::Config;
 use shiftsms::modem;
 use shiftsms::modem::pdu::gsm7;
@@ -35,6 +38,8 @@ enum Command {
         #[command(subcommand)]
         action: ModemAction,
     },
+    #[command(flatten)]
+    Admin(AdminCommand),
 }
 
 #[derive(Debug, Subcommand)]
@@ -123,6 +128,16 @@ fn main() -> anyhow::Result<()> {
             if let Some(stopped) = report.stopped {
                 anyhow::bail!("the modem is not usable: {stopped}");
             }
+        }
+        Command::Admin(command) => {
+            let config = Config::load(&cli.config)?;
+            let ctx = admin::Context {
+                database: config.database.path,
+                default_country: config.phone.default_country,
+                time_zone: TimeZone::system(),
+                now: Timestamp::now(),
+            };
+            admin::run(&command, &ctx, &mut std::io::stdout().lock())?;
         }
     }
     Ok(())
