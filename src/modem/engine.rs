@@ -22,10 +22,13 @@ use tokio_serial::SerialStream;
 use super::command::{self, Cmd, CommandError, IndexError};
 use super::init::{self, InitError, InitReport, PinMemory};
 use super::network::{Registration, Signal};
+use super::pdu::{self, Address, EncodeError, SubmitOptions};
 use super::quirks::Quirks;
 use super::session::{Gone, SendError, Session};
 use super::sim::Pin;
-use super::sms::{MessageReference, RawPdu, Storage, StorageStatus, StoredPdu, SubmitPdu};
+use super::sms::{
+    MessageReference, RawPdu, Storage, StorageStatus, StoredPdu, SubmitPdu, SubmitPduError,
+};
 use super::state::{ModemState, StateMachine};
 use super::transport;
 use super::urc::{Notice, Urc};
@@ -151,6 +154,29 @@ pub enum ModemError {
     Stopped,
 }
 
+/// Why [`ModemHandle::send_sms`] did not send every part.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum SendSmsError {
+    /// The text could not be encoded: nothing was sent.
+    #[error("cannot encode the message: {0}")]
+    Encode(#[from] EncodeError),
+    /// The codec produced a PDU `AT+CMGS` cannot take: nothing was sent.
+    #[error("cannot send the encoded message: {0}")]
+    Pdu(#[from] SubmitPduError),
+    /// Part `part` (1-based) of `total` failed; the parts before it were sent.
+    #[error("part {part} of {total} not sent ({sent} sent before it): {error}", sent = .sent.len())]
+    Part {
+        /// The failed part, from 1.
+        part: usize,
+        /// Parts in the message.
+        total: usize,
+        /// References of the parts sent before it.
+        sent: Vec<MessageReference>,
+        /// Why it failed.
+        error: SendError,
+    },
+}
+
 type Reply<T> = oneshot::Sender<Result<T, ModemError>>;
 
 #[derive(Debug)]
@@ -237,6 +263,39 @@ impl ModemHandle {
             .await
             .map_err(|_| stopped())?;
         rx.await.map_err(|_| stopped())?
+    }
+
+    /// Encodes `text` for `to` (TS 23.040, as many parts as it takes) and sends every part.
+    ///
+    /// A convenience: a daemon that must survive crashes without sending a part twice encodes
+    /// with [`pdu::encode_submit`] itself, records each part, and sends them one at a time with
+    /// [`ModemHandle::send_pdu`].
+    pub async fn send_sms(
+        &self,
+        to: &Address,
+        text: &str,
+        options: &SubmitOptions,
+    ) -> Result<Vec<MessageReference>, SendSmsError> {
+        let parts = pdu::encode_submit(to, text, options)?
+            .into_iter()
+            .map(SubmitPdu::from_pdu)
+            .collect::<Result<Vec<_>, _>>()?;
+        let total = parts.len();
+        let mut sent = Vec::with_capacity(total);
+        for (i, part) in parts.into_iter().enumerate() {
+            match self.send_pdu(part).await {
+                Ok(mr) => sent.push(mr),
+                Err(error) => {
+                    return Err(SendSmsError::Part {
+                        part: i + 1,
+                        total,
+                        sent,
+                        error,
+                    });
+                }
+            }
+        }
+        Ok(sent)
     }
 
     /// Every message in the storage chosen at init (`AT+CMGL=4`). Entries whose PDU line is

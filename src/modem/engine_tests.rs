@@ -184,6 +184,40 @@ async fn unsolicited_codes_become_events_even_inside_a_response() {
 }
 
 #[tokio::test]
+async fn send_sms_sends_every_part_and_reads_decode() {
+    let b = shared(Behaviour {
+        stored: vec![(4, DELIVER_PDU.into())],
+        ..Behaviour::default()
+    });
+    let fake = FakeModem::start(responder(Arc::clone(&b))).unwrap();
+    let mut m = spawn(settings(fake.path(), None), std::future::pending());
+    event(&mut m.events, is_ready).await;
+    let to = crate::modem::pdu::Address::international("+447400123456");
+    let text = "Available shifts: XYZ123 Mon 06:00-14:00 Line 3, XYZ222 Tue 14:00-22:00 Line 1. \
+                To secure a shift reply by typing the codes separated by comma e.g. XYZ123, XYZ222.";
+    let opts = crate::modem::pdu::SubmitOptions::default();
+    let refs = m.handle.send_sms(&to, text, &opts).await.unwrap();
+    assert_eq!(refs, vec![MessageReference(1), MessageReference(2)]);
+    let pdus: Vec<String> = fake
+        .received()
+        .into_iter()
+        .filter(|l| l.starts_with("AT+CMGS="))
+        .collect();
+    assert_eq!(pdus.len(), 2, "one AT+CMGS per part");
+
+    let stored = m
+        .handle
+        .read_stored(Storage::Sim, 4)
+        .await
+        .unwrap()
+        .unwrap();
+    match stored.decode().unwrap() {
+        crate::modem::pdu::Incoming::Deliver(d) => assert_eq!(d.text, "How are you?"),
+        other => panic!("{other:?}"),
+    }
+}
+
+#[tokio::test]
 async fn cms_error_is_typed_and_not_sent() {
     let b = shared(Behaviour {
         send_error: Some("+CMS ERROR: 330"),

@@ -44,7 +44,7 @@ pub mod voice;
 #[cfg(test)]
 pub(crate) mod testing;
 
-pub use engine::{Modem, ModemError, ModemEvent, ModemHandle, ModemSettings, spawn};
+pub use engine::{Modem, ModemError, ModemEvent, ModemHandle, ModemSettings, SendSmsError, spawn};
 pub use init::{InitReport, ModemInfo, Step, StepOutcome};
 pub use session::SendError;
 pub use sim::Pin;

@@ -63,9 +63,6 @@ pub enum SendError {
     /// The modem is not ready (lost, SIM locked, initialising failed): nothing was sent.
     #[error("modem not ready ({0}): nothing was sent")]
     Unavailable(String),
-    /// The text could not be encoded: nothing was sent.
-    #[error("cannot encode the message: {0}")]
-    Encode(String),
 }
 
 impl SendError {

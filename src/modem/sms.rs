@@ -6,6 +6,7 @@
 use std::fmt;
 
 use super::fields::{self, Fields, ParseError};
+use super::pdu::{self, DecodeError, Incoming};
 
 /// A message storage area (TS 27.005 §3.1 `<mem1>`..`<mem3>`).
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -118,9 +119,21 @@ impl RawPdu {
             RawPdu::BadHex(_) => None,
         }
     }
+
+    /// The message it holds (TS 23.040), or why it cannot be read: a bad hex line gives the
+    /// codec's hex error, naming the position of the first bad character.
+    pub fn decode(&self) -> Result<Incoming, DecodeError> {
+        match self {
+            RawPdu::Bytes(bytes) => pdu::decode_incoming(bytes),
+            RawPdu::BadHex(line) => pdu::decode_incoming(&pdu::from_hex(line)?),
+        }
+    }
 }
 
 /// A message held in the modem's storage, as listed by `AT+CMGL` or read by `AT+CMGR`.
+/// [`StoredPdu::decode`] gives its content; when that fails, the raw PDU and the
+/// (storage, index) key are still here so the caller can keep it and delete it: a bad PDU
+/// must never wedge the SIM.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct StoredPdu {
     /// The storage area it is in.
@@ -133,6 +146,13 @@ pub struct StoredPdu {
     pub tpdu_len: u16,
     /// The PDU itself.
     pub pdu: RawPdu,
+}
+
+impl StoredPdu {
+    /// The message (TS 23.040), or why it cannot be read.
+    pub fn decode(&self) -> Result<Incoming, DecodeError> {
+        self.pdu.decode()
+    }
 }
 
 /// An SMS-SUBMIT ready for `AT+CMGS`: the PDU octets (SMSC address first; `00` means "the
@@ -187,6 +207,11 @@ impl SubmitPdu {
             bytes,
             tpdu_len: tpdu_len as u8,
         })
+    }
+
+    /// From the codec's output ([`pdu::encode_submit`]).
+    pub fn from_pdu(pdu: pdu::Pdu) -> Result<Self, SubmitPduError> {
+        SubmitPdu::new(pdu.bytes, pdu.tpdu_len)
     }
 
     /// From hexadecimal text, as printed by other tools.
@@ -623,6 +648,52 @@ mod tests {
 
         let nordic = "069144888888F811000C9153481032547600000B20D4F29C9E769F4161D0BC3D07B5CBF379F89C769F416F7B590E62D3CB";
         assert_eq!(SubmitPdu::from_hex(nordic, 42).unwrap().tpdu_len(), 42);
+    }
+
+    #[test]
+    fn stored_messages_decode_or_say_why() {
+        let listed = parse_cmgl(
+            &Storage::Sim,
+            &lines(&[
+                "+CMGL: 1,0,,30",
+                "07911326040000F0040B911346610089F60000208062917314080CC8F71D14969741F977FD07",
+                "+CMGL: 2,0,,3",
+                "00040B",
+                "+CMGL: 3,0,,3",
+                "0G",
+            ]),
+        )
+        .unwrap();
+        match listed[0].decode().unwrap() {
+            Incoming::Deliver(d) => assert_eq!(d.text, "How are you?"),
+            other => panic!("{other:?}"),
+        }
+        assert!(matches!(
+            listed[1].decode(),
+            Err(DecodeError::Truncated { .. })
+        ));
+        assert!(matches!(
+            listed[2].decode(),
+            Err(DecodeError::InvalidHex { .. })
+        ));
+        // Either way the key to delete it is there.
+        assert_eq!(
+            (listed[2].storage.clone(), listed[2].index),
+            (Storage::Sim, 3)
+        );
+    }
+
+    #[test]
+    fn codec_output_is_accepted_for_sending() {
+        let opts = pdu::SubmitOptions::default();
+        let to = pdu::Address::international("+447400123456");
+        let parts = pdu::encode_submit(&to, &"x".repeat(200), &opts).unwrap();
+        assert_eq!(parts.len(), 2);
+        for part in parts {
+            let len = part.tpdu_len;
+            let submit = SubmitPdu::from_pdu(part).unwrap();
+            assert_eq!(usize::from(submit.tpdu_len()), len);
+        }
     }
 
     proptest! {
