@@ -53,6 +53,9 @@ pub struct ModemSettings {
     pub health_every: Duration,
     /// Consecutive command timeouts after which the modem is treated as gone and reopened.
     pub max_timeouts: u32,
+    /// How long a sent part may wait for `+CMGS: <mr>` (the network round trip; modem manuals
+    /// give 60 s). After it the outcome is unknown: [`SendError::NoResult`].
+    pub send_timeout: Duration,
     /// After this long without a command, `AT` is sent, so a modem that hung while idle is
     /// noticed (and reopened after `max_timeouts`) before the next message needs it.
     pub keepalive_every: Duration,
@@ -71,6 +74,7 @@ impl ModemSettings {
             health_every: Duration::from_secs(5),
             max_timeouts: 3,
             keepalive_every: Duration::from_secs(60),
+            send_timeout: command::SEND_TIMEOUT,
         }
     }
 }
@@ -473,6 +477,7 @@ impl Engine {
             };
             backoff = self.settings.reconnect_min;
             let mut session = Session::new(port, Quirks::GENERIC.command_pause);
+            session.set_send_timeout(self.settings.send_timeout);
             let mut reason = "port open".to_owned();
             let exit = loop {
                 self.transition(ModemState::Initialising, &reason);

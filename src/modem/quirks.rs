@@ -35,11 +35,13 @@ impl Quirks {
         command_pause: Duration::from_millis(20),
     };
 
-    /// Huawei E-series USB sticks: their manuals give `AT+CNMI=2,1,0,2,0`; periodic vendor
-    /// codes are switched off with `AT^CURC=0`; voice calls are ended with `AT+CHUP`.
+    /// Huawei E-series USB sticks: periodic vendor codes are switched off with `AT^CURC=0`;
+    /// voice calls are ended with `AT+CHUP`. (Their manuals suggest `AT+CNMI=2,1,0,2,0`, which
+    /// stores status reports and announces them with `+CDSI`; the standard list's `<ds>`=1
+    /// delivers them directly instead, so nothing has to be read back from "SR" storage.)
     pub const HUAWEI: Quirks = Quirks {
         family: "huawei",
-        cnmi: &["2,1,0,2,0", "2,1,0,1,0", "2,1,0,0,0", "1,1,0,0,0"],
+        cnmi: STANDARD_CNMI,
         extra_init: &["AT^CURC=0"],
         hang_up: &["AT+CHUP", "ATH"],
         command_pause: Duration::from_millis(20),

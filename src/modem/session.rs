@@ -103,6 +103,7 @@ pub struct Session<S> {
     framer: Framer,
     urcs: VecDeque<Urc>,
     pause: Duration,
+    send_timeout: Duration,
     last_final: Option<Instant>,
     resync: bool,
 }
@@ -116,9 +117,15 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Session<S> {
             framer: Framer::new(),
             urcs: VecDeque::new(),
             pause,
+            send_timeout: command::SEND_TIMEOUT,
             last_final: None,
             resync: false,
         }
+    }
+
+    /// Changes how long `AT+CMGS` waits for `+CMGS: <mr>` after the PDU.
+    pub fn set_send_timeout(&mut self, timeout: Duration) {
+        self.send_timeout = timeout;
     }
 
     /// Changes the pause between commands (once quirks are known).
@@ -221,7 +228,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Session<S> {
             prefixes: vec!["+CMGS:"],
             ..Expect::default()
         };
-        let deadline = Instant::now() + command::SEND_TIMEOUT;
+        let deadline = Instant::now() + self.send_timeout;
         match self.collect(&waiting_result, &mut info, deadline).await {
             Ok(Some(Stop::Final(Final::Ok))) => {
                 command::parse_send_result(&info).map_err(SendError::Unexpected)
@@ -232,7 +239,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Session<S> {
             }
             Ok(None) => {
                 self.resync = true;
-                Err(SendError::NoResult(command::SEND_TIMEOUT))
+                Err(SendError::NoResult(self.send_timeout))
             }
             Err(g) => Err(after(g)),
         }
