@@ -276,9 +276,9 @@ fn set_strings(name: &str, values: &[&str]) -> String {
     }
 }
 
-/// `AT`: is anyone there?
+/// `AT`: is anyone there? Any modem answers within a second.
 pub fn attention() -> Cmd<()> {
-    Cmd::new("AT".into(), &[], Duration::from_secs(2), unit)
+    Cmd::new("AT".into(), &[], Duration::from_secs(1), unit)
 }
 
 /// `ATE0`: no echo (V.250 §6.2.4). Echo is tolerated anyway; this saves bytes and noise.

@@ -36,8 +36,11 @@ pub enum Final {
     Ok,
     /// `CONNECT [<text>]` (dial commands only).
     Connect(String),
-    /// `ERROR`, or a vendor's wording of it (`COMMAND NOT SUPPORT`, `TOO MANY PARAMETERS`).
+    /// `ERROR`.
     Error,
+    /// A vendor's wording of `ERROR` (Huawei's `COMMAND NOT SUPPORT`, ZTE's `TOO MANY
+    /// PARAMETERS`), kept so logs show what the modem said.
+    VendorError(String),
     /// `+CME ERROR: <err>`: equipment/network error (TS 27.007 §9.2).
     Cme(ErrorCode),
     /// `+CMS ERROR: <err>`: SMS error (TS 27.005 §3.2.5).
@@ -66,6 +69,7 @@ impl std::fmt::Display for Final {
             Final::Connect(t) if t.is_empty() => f.write_str("CONNECT"),
             Final::Connect(t) => write!(f, "CONNECT {t}"),
             Final::Error => f.write_str("ERROR"),
+            Final::VendorError(words) => f.write_str(words),
             Final::Cme(c) => write!(f, "+CME ERROR: {c}"),
             Final::Cms(c) => write!(f, "+CMS ERROR: {c}"),
             Final::NoCarrier => f.write_str("NO CARRIER"),
@@ -242,8 +246,11 @@ fn final_result(line: &str, dial: bool) -> Option<Final> {
     let upper = line.to_ascii_uppercase();
     match upper.as_str() {
         "OK" => return Some(Final::Ok),
+        "ERROR" => return Some(Final::Error),
         // ModemManager's serial parser lists the Huawei/ZTE wordings.
-        "ERROR" | "COMMAND NOT SUPPORT" | "TOO MANY PARAMETERS" => return Some(Final::Error),
+        "COMMAND NOT SUPPORT" | "TOO MANY PARAMETERS" => {
+            return Some(Final::VendorError(line.to_owned()));
+        }
         _ => {}
     }
     if let Some(rest) = fields::after_prefix(line, "+CME ERROR:") {
@@ -500,7 +507,7 @@ mod tests {
                 "Huawei's COMMAND NOT SUPPORT",
                 b"\r\nCOMMAND NOT SUPPORT\r\n".to_vec(),
                 Some(cmd("AT+CMEE=1", &[])),
-                vec![Frame::Final(Final::Error)],
+                vec![Frame::Final(Final::VendorError("COMMAND NOT SUPPORT".into()))],
             ),
             (
                 "BUSY ends a dial",

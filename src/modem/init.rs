@@ -23,8 +23,9 @@ use super::state::SimLock;
 const SIM_BUSY_TRIES: u32 = 10;
 /// Pause between those tries, and between `+CPIN?` polls after the PIN.
 const SIM_BUSY_PAUSE: Duration = Duration::from_secs(1);
-/// Tries of `AT` before the modem is declared silent.
-const ATTENTION_TRIES: u32 = 3;
+/// Tries of `AT` (one second each) before the modem is declared silent. A SIMCom module
+/// ignores what it receives for a moment after power-up, so the first may go unanswered.
+const ATTENTION_TRIES: u32 = 5;
 
 /// The steps, in the order they run.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
