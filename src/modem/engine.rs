@@ -47,7 +47,8 @@ pub struct ModemSettings {
     pub reconnect_min: Duration,
     /// Longest wait between reopen attempts.
     pub reconnect_max: Duration,
-    /// How often init is retried while the SIM is locked or init failed.
+    /// Longest wait between init retries while the SIM is locked or init failed (the first
+    /// retry comes after 5 s, then the wait doubles up to this).
     pub retry_init_every: Duration,
     /// How often the port's path is checked while idle.
     pub health_every: Duration,
@@ -396,6 +397,7 @@ where
         read_storage: None,
         home_storage: Storage::Sim,
         timeouts: 0,
+        init_failures: 0,
         exit: None,
     };
     let mut shutdown = Shutdown {
@@ -449,6 +451,8 @@ struct Engine {
     home_storage: Storage,
     /// Consecutive command timeouts.
     timeouts: u32,
+    /// Init attempts that failed since the last success.
+    init_failures: u32,
     /// Set by a command that found the modem gone or unresponsive.
     exit: Option<Exit>,
 }
@@ -532,6 +536,11 @@ impl Engine {
                 self.on_urc(urc, true);
             }
         }
+        self.init_failures = if result.is_ok() {
+            0
+        } else {
+            self.init_failures.saturating_add(1)
+        };
         match result {
             Ok(()) => {
                 self.transition(ModemState::Ready, "init done");
@@ -688,7 +697,12 @@ impl Engine {
     /// restarting, the port going, and retries init now and then.
     async fn idle(&mut self, session: &mut Session<SerialStream>, shutdown: &mut Shutdown) -> Exit {
         let mut tick = self.health_tick();
-        let retry = Instant::now() + self.settings.retry_init_every;
+        let first = Duration::from_secs(5);
+        let doublings = self.init_failures.saturating_sub(1).min(16);
+        let wait = first
+            .saturating_mul(1 << doublings)
+            .min(self.settings.retry_init_every);
+        let retry = Instant::now() + wait;
         loop {
             let wake = tokio::select! {
                 biased;

@@ -445,3 +445,35 @@ async fn modem_that_hangs_while_idle_is_reopened() {
     hung.store(false, std::sync::atomic::Ordering::SeqCst);
     event(&mut m.events, is_ready).await;
 }
+
+#[tokio::test]
+async fn failed_init_is_retried() {
+    let b = shared(Behaviour {
+        refuse: vec!["AT+CMGF=0"],
+        ..Behaviour::default()
+    });
+    let fake = FakeModem::start(responder(Arc::clone(&b))).unwrap();
+    let mut m = spawn(settings(fake.path(), None), std::future::pending());
+    let e = event(&mut m.events, |e| {
+        matches!(
+            e,
+            ModemEvent::StateChanged {
+                new: ModemState::Failed(_),
+                ..
+            }
+        )
+    })
+    .await;
+    let ModemEvent::StateChanged { new, .. } = e else {
+        unreachable!()
+    };
+    assert!(new.to_string().contains("PDU mode"), "{new}");
+    assert!(matches!(
+        m.handle.signal().await,
+        Err(ModemError::Unavailable(ModemState::Failed(_)))
+    ));
+    // The modem changes its mind (firmware finished loading): the retry succeeds.
+    b.lock().unwrap().refuse.clear();
+    event(&mut m.events, is_ready).await;
+    assert_eq!(m.handle.state(), ModemState::Ready);
+}
