@@ -523,9 +523,10 @@ impl Engine {
             done = init::initialise(session, pin, &mut self.pin_memory) => done,
         };
         self.quirks = report.info.quirks;
+        // Unknown storage: select it again before the next read rather than trust the past.
+        self.read_storage = report.info.storage.as_ref().map(|s| s.read.0.clone());
         if let Some(storage) = &report.info.storage {
             self.home_storage = storage.read.0.clone();
-            self.read_storage = Some(storage.read.0.clone());
         }
         let report = Arc::new(report);
         self.report.send_replace(Some(Arc::clone(&report)));
@@ -533,7 +534,8 @@ impl Engine {
         // modem); the rest are delivered.
         for urc in session.take_urcs() {
             if urc != Urc::Notice(Notice::Rebooted) {
-                self.on_urc(urc, true);
+                // Init has just read the SIM state itself: these cannot ask for another init.
+                let _ = self.on_urc(urc, false);
             }
         }
         self.init_failures = if result.is_ok() {

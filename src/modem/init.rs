@@ -351,6 +351,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Init<'_, S> {
             Err(InitError::Sim(lock))
         };
         let mut pin_entered = false;
+        let mut not_ready = 0;
         loop {
             let state = match self.patient(&command::pin_state()).await? {
                 Ok(state) => state,
@@ -376,6 +377,16 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Init<'_, S> {
                 PinState::SimPin => {}
                 PinState::SimPuk => return fail(self, SimLock::PukRequired),
                 PinState::PhoneLock(what) => return fail(self, SimLock::PhoneLock(what)),
+                PinState::NotInserted => return fail(self, SimLock::NoSim),
+                PinState::NotReady => {
+                    // Still starting, or gone: give it the time a busy SIM gets.
+                    not_ready += 1;
+                    if not_ready >= SIM_BUSY_TRIES {
+                        return fail(self, SimLock::NoSim);
+                    }
+                    tokio::time::sleep(SIM_BUSY_PAUSE).await;
+                    continue;
+                }
                 _ => return fail(self, SimLock::PhoneLock(state.to_string())),
             }
             // The SIM wants its PIN.
@@ -645,6 +656,21 @@ mod tests {
         let (report, result, _) = run_init(behaviour, None, &mut memory).await;
         assert_eq!(result, Err(InitError::Sim(SimLock::PinRequired)));
         assert_eq!(report.info.manufacturer.as_deref(), Some("ACME"));
+    }
+
+    #[tokio::test]
+    async fn no_sim_either_way() {
+        for answer in ["+CME ERROR: 10", "+CPIN: NOT INSERTED\r\n\r\nOK"] {
+            let behaviour = Behaviour {
+                cpin_answer: Some(answer),
+                ..Behaviour::default()
+            };
+            let mut memory = PinMemory::default();
+            let (report, result, sent) = run_init(behaviour, Some("1234"), &mut memory).await;
+            assert_eq!(result, Err(InitError::Sim(SimLock::NoSim)), "{answer}");
+            assert!(!sent.iter().any(|l| l.starts_with("AT+CPIN=")), "{answer}");
+            assert!(report.refused().any(|(s, _)| s == Step::SimState));
+        }
     }
 
     #[tokio::test(start_paused = true)]

@@ -20,6 +20,10 @@ pub enum PinState {
     /// A phone-side lock (`PH-SIM PIN`, `PH-NET PIN`, ...): the modem is locked to a network
     /// or SIM. shiftsms never tries to unlock these.
     PhoneLock(String),
+    /// `NOT INSERTED` (SIMCom, Quectel): no SIM card.
+    NotInserted,
+    /// `NOT READY` (SIMCom, Quectel): the SIM is missing or still starting.
+    NotReady,
 }
 
 impl PinState {
@@ -33,6 +37,8 @@ impl PinState {
             // PIN2/PUK2 do not stop SMS: some modems report them after boot.
             "SIM PIN2" => PinState::SimPin2,
             "SIM PUK2" => PinState::SimPuk2,
+            "NOT INSERTED" => PinState::NotInserted,
+            "NOT READY" => PinState::NotReady,
             _ => PinState::PhoneLock(code.to_owned()),
         }
     }
@@ -55,6 +61,8 @@ impl fmt::Display for PinState {
             PinState::SimPin2 => f.write_str("ready (PIN2 requested)"),
             PinState::SimPuk2 => f.write_str("ready (PUK2 requested)"),
             PinState::PhoneLock(what) => write!(f, "locked by the phone: {what}"),
+            PinState::NotInserted => f.write_str("no SIM card"),
+            PinState::NotReady => f.write_str("SIM not ready"),
         }
     }
 }

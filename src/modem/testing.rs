@@ -184,6 +184,8 @@ pub struct Behaviour {
     pub refuse: Vec<&'static str>,
     /// Answer to the next `AT+CMGS` PDU instead of `+CMGS: <mr>`.
     pub send_error: Option<&'static str>,
+    /// Answer to `AT+CPIN?` instead of the PIN logic (e.g. `+CME ERROR: 10`).
+    pub cpin_answer: Option<&'static str>,
 }
 
 impl Default for Behaviour {
@@ -195,6 +197,7 @@ impl Default for Behaviour {
             next_mr: 1,
             refuse: Vec::new(),
             send_error: None,
+            cpin_answer: None,
         }
     }
 }
@@ -215,6 +218,9 @@ impl Behaviour {
             "AT+CGMR" => ok("\r\nR1.0"),
             "AT+CGSN" => ok("\r\n353456789012345"),
             "AT+CIMI" => ok("\r\n234150123456789"),
+            "AT+CPIN?" if self.cpin_answer.is_some() => {
+                format!("\r\n{}\r\n", self.cpin_answer.unwrap_or_default()).into_bytes()
+            }
             "AT+CPIN?" => {
                 if self.pin.is_some() && !self.unlocked {
                     ok("\r\n+CPIN: SIM PIN")
