@@ -11,7 +11,7 @@ use std::time::Duration;
 use at_commands::builder::CommandBuilder;
 
 use super::fields::{self, ParseError};
-use super::frame::{ErrorCode, Expect, Final};
+use super::frame::{BareLines, ErrorCode, Expect, Final};
 use super::network::{self, Registration, Signal};
 use super::sim::{self, Pin, PinState};
 use super::sms::{self, MessageReference, Storage, StorageStatus, StoredPdu, Usage};
@@ -193,8 +193,8 @@ impl<T> Cmd<T> {
         }
     }
 
-    fn bare_lines(mut self) -> Self {
-        self.expect.bare_lines = true;
+    fn bare_lines(mut self, which: BareLines) -> Self {
+        self.expect.bare_lines = which;
         self
     }
 
@@ -322,7 +322,7 @@ pub fn manufacturer() -> Cmd<String> {
         DEFAULT_TIMEOUT,
         identity("+CGMI:"),
     )
-    .bare_lines()
+    .bare_lines(BareLines::Any)
 }
 
 /// `AT+CGMM`: model (TS 27.007 §5.2).
@@ -333,7 +333,7 @@ pub fn model() -> Cmd<String> {
         DEFAULT_TIMEOUT,
         identity("+CGMM:"),
     )
-    .bare_lines()
+    .bare_lines(BareLines::Any)
 }
 
 /// `AT+CGMR`: firmware revision (TS 27.007 §5.3).
@@ -344,7 +344,7 @@ pub fn revision() -> Cmd<String> {
         DEFAULT_TIMEOUT,
         identity("+CGMR:"),
     )
-    .bare_lines()
+    .bare_lines(BareLines::Any)
 }
 
 /// `AT+CGSN`: IMEI (TS 27.007 §5.4).
@@ -355,7 +355,7 @@ pub fn imei() -> Cmd<String> {
         DEFAULT_TIMEOUT,
         identity("+CGSN:"),
     )
-    .bare_lines()
+    .bare_lines(BareLines::Any)
 }
 
 /// `AT+CIMI`: the SIM's IMSI (TS 27.007 §5.6); refused while the SIM is locked.
@@ -366,7 +366,7 @@ pub fn imsi() -> Cmd<String> {
         DEFAULT_TIMEOUT,
         identity("+CIMI:"),
     )
-    .bare_lines()
+    .bare_lines(BareLines::Any)
 }
 
 /// `AT+CPIN?`: what the SIM waits for (TS 27.007 §8.3).
@@ -489,7 +489,7 @@ pub fn list_messages(storage: &Storage) -> Cmd<Vec<StoredPdu>> {
         SIM_TIMEOUT,
         move |r| Ok(sms::parse_cmgl(&storage, &r.ok()?)?),
     )
-    .bare_lines()
+    .bare_lines(BareLines::Hex)
 }
 
 /// `AT+CMGR=<index>` (TS 27.005 §3.4.3); an empty slot is `None` (some modems answer a bare
@@ -503,7 +503,10 @@ pub fn read_message(storage: &Storage, index: u32) -> Result<Cmd<Option<StoredPd
         }
         Ok(sms::parse_cmgr(&storage, index, &r.ok()?)?)
     };
-    Ok(Cmd::new(set_ints("+CMGR", &[i]), &["+CMGR:"], SIM_TIMEOUT, parse).bare_lines())
+    Ok(
+        Cmd::new(set_ints("+CMGR", &[i]), &["+CMGR:"], SIM_TIMEOUT, parse)
+            .bare_lines(BareLines::Hex),
+    )
 }
 
 /// `AT+CMGD=<index>` (TS 27.005 §3.5.4).

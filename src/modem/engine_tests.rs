@@ -89,9 +89,15 @@ async fn init_then_sms_operations() {
     let listed = m.handle.list_stored().await.unwrap();
     assert_eq!(listed.len(), 2);
     assert_eq!(listed[0].pdu.bytes().map(<[u8]>::len), Some(38));
-    // A corrupt entry still comes back with its index, so it can be kept and deleted.
+    // A corrupt entry still comes back with its index, so it can be kept and deleted; the
+    // line that was no PDU is not paired with it but reported as an unsolicited line.
     assert_eq!(listed[1].index, 2);
-    assert_eq!(listed[1].pdu, RawPdu::BadHex("ZZ".into()));
+    assert!(matches!(listed[1].pdu, RawPdu::BadHex(_)));
+    assert!(listed[1].decode().is_err());
+    event(&mut m.events, |e| {
+        *e == ModemEvent::Unsolicited(Urc::Unknown("ZZ".into()))
+    })
+    .await;
     m.handle.delete_stored(Storage::Sim, 2).await.unwrap();
 
     let one = m

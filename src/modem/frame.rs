@@ -21,7 +21,7 @@
 //! 3. a line starting with a prefix the command declared is one of its information lines;
 //! 4. a known unsolicited code is an unsolicited code, wherever it falls: before, inside or
 //!    after a response (`+CMT:`/`+CDS:` take the following PDU line with them);
-//! 5. commands with bare answers (`AT+CGMI`, the PDU lines of `AT+CMGL`) take other lines;
+//! 5. commands with bare answers take other lines (`AT+CGMI`: any; `AT+CMGL`: hex PDU lines);
 //! 6. anything else is kept as [`Urc::Unknown`].
 //!
 //! Noise bytes (NUL, 0xFF, other control bytes) before a line are skipped.
@@ -124,14 +124,26 @@ pub struct Expect {
     /// Prefixes of the command's information lines, e.g. `+CREG:`. They win over the
     /// unsolicited reading of the same prefix.
     pub prefixes: Vec<&'static str>,
-    /// The command answers with lines that have no prefix (`AT+CGMI`) or has PDU lines
-    /// (`AT+CMGL`, `AT+CMGR`).
-    pub bare_lines: bool,
+    /// Which lines without a declared prefix belong to the command.
+    pub bare_lines: BareLines,
     /// Waiting for `> ` (after `AT+CMGS=<n>`, before the PDU is written).
     pub prompt: bool,
     /// A dial command: `CONNECT`, `NO CARRIER`, `BUSY`, `NO ANSWER`, `NO DIALTONE` are its
     /// final result rather than the end of some other call.
     pub dial: bool,
+}
+
+/// Which unprefixed lines a command answers with.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum BareLines {
+    /// None: an unprefixed line is unsolicited.
+    #[default]
+    None,
+    /// Any (`AT+CGMI` answers `SIMCOM_Ltd`).
+    Any,
+    /// Only hexadecimal PDU lines (`AT+CMGL`, `AT+CMGR`): anything else that turns up among
+    /// them is unsolicited, so a stray line can never be paired with a header as its PDU.
+    Hex,
 }
 
 /// One thing found at the front of the buffer.
@@ -236,8 +248,10 @@ fn classify(line: String, expect: Option<&Expect>) -> Frame {
     if let Some(urc) = urc::parse_known(&line) {
         return Frame::Urc(urc);
     }
-    if expect.is_some_and(|e| e.bare_lines) {
-        return Frame::Info(line);
+    match expect.map(|e| e.bare_lines) {
+        Some(BareLines::Any) => return Frame::Info(line),
+        Some(BareLines::Hex) if urc::is_pdu_line(&line) => return Frame::Info(line),
+        _ => {}
     }
     Frame::Urc(Urc::Unknown(line))
 }
@@ -580,7 +594,7 @@ mod tests {
                 "bare answer lines with a URC among them",
                 b"\r\nSIMCOM_Ltd\r\n\r\nRING\r\n\r\nOK\r\n".to_vec(),
                 Some(Expect {
-                    bare_lines: true,
+                    bare_lines: BareLines::Any,
                     ..cmd("AT+CGMI", &["+CGMI:"])
                 }),
                 vec![
@@ -596,7 +610,7 @@ mod tests {
                 )
                 .into_bytes(),
                 Some(Expect {
-                    bare_lines: true,
+                    bare_lines: BareLines::Hex,
                     ..cmd("AT+CMGL=4", &["+CMGL:"])
                 }),
                 vec![
@@ -604,6 +618,23 @@ mod tests {
                     info(DELIVER_PDU),
                     stored(2),
                     info("+CMGL: 2,0,,30"),
+                    info(DELIVER_PDU),
+                    Frame::Final(Final::Ok),
+                ],
+            ),
+            (
+                "an unknown line inside a listing is not taken for a PDU",
+                format!(
+                    "\r\n+CMGL: 1,0,,30\r\n+QIND: SMS DONE\r\n{DELIVER_PDU}\r\n\r\nOK\r\n"
+                )
+                .into_bytes(),
+                Some(Expect {
+                    bare_lines: BareLines::Hex,
+                    ..cmd("AT+CMGL=4", &["+CMGL:"])
+                }),
+                vec![
+                    info("+CMGL: 1,0,,30"),
+                    Frame::Urc(Urc::Unknown("+QIND: SMS DONE".into())),
                     info(DELIVER_PDU),
                     Frame::Final(Final::Ok),
                 ],
@@ -663,8 +694,12 @@ mod tests {
                 ..cmd("AT+CMGS=9", &["+CMGS:"])
             })),
             Just(Some(Expect {
-                bare_lines: true,
+                bare_lines: BareLines::Hex,
                 ..cmd("AT+CMGL=4", &["+CMGL:"])
+            })),
+            Just(Some(Expect {
+                bare_lines: BareLines::Any,
+                ..cmd("AT+CGMI", &["+CGMI:"])
             })),
             Just(Some(Expect {
                 dial: true,

@@ -368,8 +368,10 @@ pub fn parse_pdu_header_length(line: &str, prefix: &str) -> Result<u16, ParseErr
 /// The information lines of `AT+CMGL=<stat>` in PDU mode: pairs of
 /// `+CMGL: <index>,<stat>,[<alpha>],<length>` and the PDU line (TS 27.005 §3.4.2).
 ///
-/// A header whose numbers are unreadable is an error (the index is what deleting needs); a PDU
-/// line that is not hexadecimal is kept as [`RawPdu::BadHex`] so the entry can still be deleted.
+/// A header whose numbers are unreadable is an error (the index is what deleting needs). A
+/// header without a hexadecimal PDU line after it gives [`RawPdu::BadHex`], so the entry can
+/// still be deleted (the framer passes only hex lines here; anything else it reports as
+/// unsolicited).
 pub fn parse_cmgl(storage: &Storage, lines: &[String]) -> Result<Vec<StoredPdu>, ParseError> {
     let mut out = Vec::new();
     let mut iter = lines.iter().peekable();
