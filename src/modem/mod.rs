@@ -21,7 +21,45 @@
 //! | [`probe`], [`ports`] | `shiftsms modem probe` and `shiftsms modem list` | the port, sysfs |
 //!
 //! A daemon calls [`spawn`] with [`ModemSettings`] and a shutdown future, keeps the
-//! [`ModemHandle`], and reads [`ModemEvent`]s.
+//! [`ModemHandle`], and reads [`ModemEvent`]s:
+//!
+//! ```no_run
+//! use shiftsms::modem::{self, ModemEvent, ModemSettings, SubmitPdu};
+//! use shiftsms::modem::pdu::{self, Address, SubmitOptions};
+//!
+//! # async fn example(shutdown: tokio::sync::oneshot::Receiver<()>) -> anyhow::Result<()> {
+//! let settings = ModemSettings::new("/dev/serial/by-id/usb-HUAWEI_Mobile-if00-port0", 115_200, None);
+//! let mut m = modem::spawn(settings, async move { let _ = shutdown.await; });
+//! while let Some(event) = m.events.recv().await {
+//!     match event {
+//!         // At start and after every reconnect: catch up with what arrived meanwhile.
+//!         ModemEvent::Ready(_) => {
+//!             for stored in m.handle.list_stored().await? {
+//!                 let _message = stored.decode(); // keep it (even if undecodable), then:
+//!                 m.handle.delete_stored(stored.storage, stored.index).await?;
+//!             }
+//!         }
+//!         ModemEvent::MessageStored { storage, index } => {
+//!             if let Some(stored) = m.handle.read_stored(storage, index).await? {
+//!                 // keep stored.decode() durably, then delete (storage, index)
+//!                 m.handle.delete_stored(stored.storage, stored.index).await?;
+//!             }
+//!         }
+//!         _ => {}
+//!     }
+//!     // Sending, one part at a time so each part's outcome can be recorded:
+//!     let to = Address::international("+447400123456");
+//!     for part in pdu::encode_submit(&to, "Shift XYZ123 is yours", &SubmitOptions::default())? {
+//!         match m.handle.send_pdu(SubmitPdu::from_pdu(part)?).await {
+//!             Ok(_reference) => {}                                 // record: sent
+//!             Err(e) if e.may_have_been_sent() => {}                // record: unknown, no resend
+//!             Err(_e) => {}                                        // record: failed, may resend
+//!         }
+//!     }
+//! }
+//! # Ok(())
+//! # }
+//! ```
 
 pub mod command;
 pub mod engine;
