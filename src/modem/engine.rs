@@ -57,6 +57,9 @@ pub struct ModemSettings {
     /// How long a sent part may wait for `+CMGS: <mr>` (the network round trip; modem manuals
     /// give 60 s). After it the outcome is unknown: [`SendError::NoResult`].
     pub send_timeout: Duration,
+    /// Pause after each final result before the next command; `None`: the modem family's
+    /// (20-50 ms, [`Quirks::command_pause`]). Zero suits the virtual modem.
+    pub command_pause: Option<Duration>,
     /// After this long without a command, `AT` is sent, so a modem that hung while idle is
     /// noticed (and reopened after `max_timeouts`) before the next message needs it.
     pub keepalive_every: Duration,
@@ -76,6 +79,7 @@ impl ModemSettings {
             max_timeouts: 3,
             keepalive_every: Duration::from_secs(60),
             send_timeout: command::SEND_TIMEOUT,
+            command_pause: None,
         }
     }
 }
@@ -481,6 +485,9 @@ impl Engine {
             };
             backoff = self.settings.reconnect_min;
             let mut session = Session::new(port, Quirks::GENERIC.command_pause);
+            if let Some(pause) = self.settings.command_pause {
+                session.fix_pause(pause);
+            }
             session.set_send_timeout(self.settings.send_timeout);
             let mut reason = "port open".to_owned();
             let exit = loop {

@@ -103,6 +103,7 @@ pub struct Session<S> {
     framer: Framer,
     urcs: VecDeque<Urc>,
     pause: Duration,
+    pause_fixed: bool,
     send_timeout: Duration,
     last_final: Option<Instant>,
     resync: bool,
@@ -117,6 +118,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Session<S> {
             framer: Framer::new(),
             urcs: VecDeque::new(),
             pause,
+            pause_fixed: false,
             send_timeout: command::SEND_TIMEOUT,
             last_final: None,
             resync: false,
@@ -128,9 +130,17 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Session<S> {
         self.send_timeout = timeout;
     }
 
-    /// Changes the pause between commands (once quirks are known).
+    /// Changes the pause between commands (once quirks are known), unless it was fixed.
     pub fn set_pause(&mut self, pause: Duration) {
+        if !self.pause_fixed {
+            self.pause = pause;
+        }
+    }
+
+    /// Sets the pause between commands for good (a setting overrides the quirks).
+    pub fn fix_pause(&mut self, pause: Duration) {
         self.pause = pause;
+        self.pause_fixed = true;
     }
 
     /// Unsolicited codes collected while commands ran, oldest first.
@@ -269,7 +279,12 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Session<S> {
             self.quiet(RESYNC_QUIET, RESYNC_MAX).await?;
         }
         if let Some(last) = self.last_final {
-            tokio::time::sleep_until(last + self.pause).await;
+            // Only when the pause is still running: tokio rounds every sleep, even one until an
+            // instant already past, up to its next millisecond tick.
+            let ready_at = last + self.pause;
+            if Instant::now() < ready_at {
+                tokio::time::sleep_until(ready_at).await;
+            }
         }
         Ok(())
     }

@@ -90,7 +90,7 @@ impl FakeModem {
                 let mut buf = [0u8; 256];
                 while !stop.load(Ordering::SeqCst) {
                     match reader_file.read(&mut buf) {
-                        Ok(0) => std::thread::sleep(Duration::from_millis(5)),
+                        Ok(0) => std::thread::sleep(Duration::from_millis(1)),
                         Ok(n) => {
                             for &b in &buf[..n] {
                                 match b {
@@ -117,7 +117,7 @@ impl FakeModem {
                             }
                         }
                         // EAGAIN (nothing yet) or EIO (slave closed, e.g. between reconnects).
-                        Err(_) => std::thread::sleep(Duration::from_millis(5)),
+                        Err(_) => std::thread::sleep(Duration::from_millis(1)),
                     }
                 }
             })
