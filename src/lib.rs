@@ -5,7 +5,10 @@
 //!
 //! | module | what it holds | talks to |
 //! |---|---|---|
+//! | [`config`] | `config.toml` read into typed settings, every key and template checked, errors naming file, key and line | the config file |
 //! | [`modem`] | everything that speaks AT: serial transport, line framing, typed commands, the init sequence, the SMS PDU codec, voice calls | the serial port; knows nothing of shifts |
+//! | [`admin`] | the admin subcommands (shifts, employees, campaigns, queues) over the store, with aligned tables | the store |
+//! | [`store`] | SQLite: schema and migrations, one module per table family, every query; typed rows in and out | the database file; knows nothing of modems |
 //! | [`service`] | the rules: parse an employee's text, decide bookings and replies, render templates, phone numbers | nothing: pure functions |
 //! | [`virtual_modem`] | a GSM modem emulator on a pseudo-terminal, with the quirks of real families, driven by tests and the demo | a pty it creates |
 //!
@@ -13,6 +16,9 @@
 
 #![forbid(unsafe_code)]
 
+pub mod admin;
+pub mod config;
 pub mod modem;
 pub mod service;
+pub mod store;
 pub mod virtual_modem;

@@ -3,6 +3,10 @@
 use std::path::PathBuf;
 
 use clap::{Parser, Subcommand};
+use jiff::Timestamp;
+use jiff::tz::TimeZone;
+use shiftsms::admin::{self, AdminCommand};
+use shiftsms::config::Config;
 use shiftsms::modem::pdu::gsm7;
 
 #[derive(Debug, Parser)]
@@ -22,6 +26,19 @@ enum Command {
         /// The text, as it would be sent.
         text: String,
     },
+    /// The configuration file.
+    Config {
+        #[command(subcommand)]
+        action: ConfigAction,
+    },
+    #[command(flatten)]
+    Admin(AdminCommand),
+}
+
+#[derive(Debug, Subcommand)]
+enum ConfigAction {
+    /// Load and check every key and template; print the warnings; exit non-zero on an error.
+    Check,
 }
 
 fn main() -> anyhow::Result<()> {
@@ -34,6 +51,33 @@ fn main() -> anyhow::Result<()> {
                 gsm7::Encoding::Ucs2 => "UCS-2 (a character is outside the GSM alphabet)",
             };
             println!("{} SMS part(s), {alphabet}", plan.part_count());
+        }
+        Command::Config {
+            action: ConfigAction::Check,
+        } => {
+            let config = Config::load(&cli.config)?;
+            for warning in &config.warnings {
+                eprintln!("warning: {warning}");
+            }
+            println!(
+                "{}: OK ({} warning(s)); modem {} at {} baud, database {}, {} agent number(s)",
+                config.file.display(),
+                config.warnings.len(),
+                config.modem.port.display(),
+                config.modem.baud,
+                config.database.path.display(),
+                config.agent.numbers.len()
+            );
+        }
+        Command::Admin(command) => {
+            let config = Config::load(&cli.config)?;
+            let ctx = admin::Context {
+                database: config.database.path,
+                default_country: config.phone.default_country,
+                time_zone: TimeZone::system(),
+                now: Timestamp::now(),
+            };
+            admin::run(&command, &ctx, &mut std::io::stdout().lock())?;
         }
     }
     Ok(())

@@ -44,9 +44,11 @@ impl fmt::Display for E164 {
 }
 
 /// The country assumed for numbers written without an international prefix (`[phone]
-/// default_country` in config.toml), as an ISO 3166-1 alpha-2 code such as `GB`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct DefaultCountry(country::Id);
+/// default_country` in config.toml), as an ISO 3166-1 alpha-2 code such as `GB`; or none, in
+/// which case only numbers with their country code (`+44...`, `0044...`) are accepted. Guessing
+/// a country would silently misread every national number, so "none" is the default.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct DefaultCountry(Option<country::Id>);
 
 impl FromStr for DefaultCountry {
     type Err = PhoneError;
@@ -55,15 +57,18 @@ impl FromStr for DefaultCountry {
         code.trim()
             .to_ascii_uppercase()
             .parse::<country::Id>()
-            .map(DefaultCountry)
+            .map(|id| DefaultCountry(Some(id)))
             .map_err(|_| PhoneError::UnknownCountry(code.to_string()))
     }
 }
 
 impl DefaultCountry {
-    /// The ISO code, as it was configured (`GB`).
-    pub fn iso_code(&self) -> &str {
-        self.0.as_ref()
+    /// No default country: national numbers are refused.
+    pub const NONE: DefaultCountry = DefaultCountry(None);
+
+    /// The ISO code, as it was configured (`GB`), or `None` when numbers must be international.
+    pub fn iso_code(&self) -> Option<&str> {
+        self.0.as_ref().map(|id| id.as_ref())
     }
 }
 
@@ -73,6 +78,11 @@ pub enum PhoneError {
     UnknownCountry(String),
     #[error("{input:?} is not a phone number{}", hint(.input))]
     NotANumber { input: String },
+    #[error(
+        "{input:?} has no country code: write it as +<country code><number> (e.g. +447400123456), \
+         or set [phone] default_country in config.toml"
+    )]
+    NoCountryCode { input: String },
     #[error("{input:?} is not a valid {country} phone number (wrong length or unused range)")]
     Invalid { input: String, country: String },
 }
@@ -97,24 +107,32 @@ pub fn normalise(input: &str, country: DefaultCountry) -> Result<E164, PhoneErro
         }
         _ => trimmed.to_string(),
     };
+    let has_digits = candidate.bytes().any(|b| b.is_ascii_digit());
+    if country.0.is_none() && has_digits && !candidate.starts_with('+') {
+        return Err(PhoneError::NoCountryCode {
+            input: input.to_string(),
+        });
+    }
     let parsed: PhoneNumber =
-        phonenumber::parse(Some(country.0), &candidate).map_err(|_| PhoneError::NotANumber {
+        phonenumber::parse(country.0, &candidate).map_err(|_| PhoneError::NotANumber {
             input: input.to_string(),
         })?;
     if !parsed.is_valid() {
-        let country = parsed.country().id().map_or_else(
-            || country.iso_code().to_string(),
-            |id| id.as_ref().to_string(),
-        );
+        let country = parsed
+            .country()
+            .id()
+            .map(|id| id.as_ref().to_string())
+            .or_else(|| country.iso_code().map(str::to_string))
+            .unwrap_or_default();
         return Err(PhoneError::Invalid {
             input: input.to_string(),
             country,
         });
     }
     let formatted = parsed.format().mode(Mode::E164).to_string();
-    E164::from_international(&formatted).ok_or(PhoneError::Invalid {
+    E164::from_international(&formatted).ok_or_else(|| PhoneError::Invalid {
         input: input.to_string(),
-        country: country.iso_code().to_string(),
+        country: country.iso_code().unwrap_or_default().to_string(),
     })
 }
 
@@ -244,7 +262,33 @@ mod tests {
             "XX".parse::<DefaultCountry>(),
             Err(PhoneError::UnknownCountry(_))
         ));
-        assert_eq!(gb().iso_code(), "GB");
+        assert_eq!(gb().iso_code(), Some("GB"));
+        assert_eq!(DefaultCountry::default(), DefaultCountry::NONE);
+    }
+
+    #[test]
+    fn without_a_default_country_only_international_numbers_pass() {
+        let none = DefaultCountry::NONE;
+        assert_eq!(
+            normalise("+44 7400 123456", none).unwrap().as_str(),
+            "+447400123456"
+        );
+        assert_eq!(
+            normalise("0044 7400 123456", none).unwrap().as_str(),
+            "+447400123456"
+        );
+        let err = normalise("07400 123456", none).unwrap_err();
+        assert!(matches!(err, PhoneError::NoCountryCode { .. }));
+        assert!(err.to_string().contains("default_country"), "{err}");
+        // A national sender cannot be read without a country: never auto-replied to.
+        assert_eq!(
+            classify_sender("07400123456", AddressKind::National, none),
+            Sender::Unrecognised("07400123456".into())
+        );
+        assert_eq!(
+            classify_sender("447400123456", AddressKind::International, none),
+            Sender::Phone(E164::from_international("+447400123456").unwrap())
+        );
     }
 
     #[test]
