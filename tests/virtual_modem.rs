@@ -915,3 +915,54 @@ async fn the_dte_can_close_and_reopen_the_port() {
         "AT+CGMM\r\r\nVirtual GSM modem\r\n\r\nOK\r\n"
     );
 }
+
+/// Opens `path` the way any program would (no locks), as an unprivileged user when the test
+/// runs as root; true when the open succeeded.
+fn unprivileged_open(path: &Path) -> bool {
+    use std::os::unix::process::CommandExt;
+    let mut sh = std::process::Command::new("sh");
+    sh.arg("-c").arg("exec 3<>\"$0\"").arg(path);
+    use std::os::unix::fs::MetadataExt;
+    let euid = std::fs::metadata("/proc/self").expect("/proc/self").uid();
+    if euid == 0 {
+        // Root ignores TIOCEXCL; nobody does not.
+        sh.uid(65534).gid(65534);
+    }
+    sh.status().expect("run sh").success()
+}
+
+#[tokio::test]
+async fn a_dte_killed_while_holding_the_port_does_not_lock_others_out() {
+    use std::os::unix::fs::PermissionsExt;
+    let vm = start(VmOptions::default());
+    let path = vm.path();
+    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o666)).expect("chmod");
+    assert!(
+        unprivileged_open(&path),
+        "the port opens when nobody holds it"
+    );
+
+    // The daemon opens the port exclusively (TIOCEXCL + flock)...
+    let held = serialport::new(path.to_string_lossy(), 115_200)
+        .open_native()
+        .expect("exclusive open");
+    assert!(
+        !unprivileged_open(&path),
+        "exclusive access must keep others out"
+    );
+    vm.wait_until(PATIENCE, "attached", VirtualModem::dte_attached)
+        .await
+        .expect("attached");
+    // ...and is killed: the kernel closes its descriptor and nobody clears TIOCEXCL
+    // (closing the raw descriptor skips serialport's own cleanup, as SIGKILL would).
+    nix::unistd::close(held).expect("close");
+    vm.wait_until(PATIENCE, "detached", |vm| !vm.dte_attached())
+        .await
+        .expect("detached");
+    assert!(
+        unprivileged_open(&path),
+        "a killed DTE left the port locked"
+    );
+    let mut dte = Dte::open(&path);
+    dte.exchange("AT\r", "AT\r\r\nOK\r\n").await;
+}

@@ -165,6 +165,8 @@ pub enum CallEventKind {
     /// Explicit call transfer: the two parties were connected and the modem dropped out.
     Transferred,
     TransferRefused,
+    /// Lost without a word: the modem was unplugged, restarted or its radio turned off.
+    Dropped,
 }
 
 /// A call the modem is handling.

@@ -284,7 +284,7 @@ impl Modem {
         self.sim_ready = false;
         self.reg = RegStatus::NotRegistered;
         self.cfun = 1;
-        self.drop_all_calls(super::calls::CallEventKind::RemoteHangUp, false);
+        self.drop_all_calls();
         self.full_reported = false;
         self.input = Input::Idle;
         self.busy = false;
@@ -305,7 +305,7 @@ impl Modem {
         self.epoch += 1;
         self.timers.clear();
         self.powered = false;
-        self.drop_all_calls(super::calls::CallEventKind::RemoteHangUp, false);
+        self.drop_all_calls();
         self.reg = RegStatus::NotRegistered;
         self.sim_ready = false;
         self.out.clear();
@@ -561,11 +561,9 @@ impl Modem {
                     Input::Prompt { declared, hex }
                 }
             },
+            // V.250: line feeds between command lines are ignored.
+            Input::Idle if byte == b'\n' => Input::Idle,
             Input::Idle => {
-                if byte == b'\n' {
-                    // V.250: line feeds between command lines are ignored.
-                    return self.input = Input::Idle;
-                }
                 self.echo(byte);
                 if byte.eq_ignore_ascii_case(&b'a') {
                     Input::SawA

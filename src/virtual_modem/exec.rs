@@ -257,7 +257,7 @@ impl Modem {
         let was = self.cfun;
         self.cfun = fun as u8;
         if fun != 1 && was == 1 {
-            self.drop_all_calls(super::calls::CallEventKind::RemoteHangUp, false);
+            self.drop_all_calls();
             self.set_reg(now, RegStatus::NotRegistered);
             self.note(now, format!("radio off (AT+CFUN={fun})"));
         } else if fun == 1 && was != 1 && self.sim_ready {

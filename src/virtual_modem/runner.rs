@@ -158,10 +158,12 @@ fn apply_dte_events(
         match event {
             DteEvent::Opened => shared.by_task(|m| m.dte_opened(now)),
             DteEvent::Closed => {
-                if shared.by_task(|m| m.dte_closed(now)) {
+                if shared.quiet(|m| m.dte_closed(now)) {
                     unread.clear();
                     pty::release(keeper);
                 }
+                // Waiters learn of the close only once the port is released.
+                shared.by_task(|_| ());
             }
         }
     }

@@ -362,13 +362,13 @@ impl Modem {
     }
 
     /// Ends every call without a word on the line (power loss, radio off).
-    pub(crate) fn drop_all_calls(&mut self, kind: CallEventKind, _print: bool) {
+    pub(crate) fn drop_all_calls(&mut self) {
         self.pending_dial = None;
         for call in std::mem::take(&mut self.calls) {
             self.call_log.push(CallEvent {
                 id: call.info.id,
                 number: call.info.number,
-                kind,
+                kind: CallEventKind::Dropped,
             });
         }
     }
