@@ -15,6 +15,7 @@
 
 mod calls;
 mod command;
+mod console;
 mod core;
 mod exec;
 mod profile;
@@ -39,6 +40,7 @@ use tokio::task::JoinHandle;
 pub use self::calls::{
     CallDirection, CallEvent, CallEventKind, CallInfo, CallOutcome, CallScript, CallState,
 };
+pub use self::console::{interrupted, run_standalone, stdin_lines};
 pub use self::core::RegStatus;
 pub use self::profile::{
     AlphaField, Cnmi, CnmiSupport, DelayRange, DialResult, EmptySlotRead, Identity, PROFILE_NAMES,
