@@ -475,10 +475,12 @@ impl Modem {
 
     /// Sends an answer after the profile's response delay; the modem reads nothing more until
     /// it has answered.
-    pub(crate) fn respond(&mut self, now: Instant, emission: Emission) {
+    /// Returns the delay chosen.
+    pub(crate) fn respond(&mut self, now: Instant, emission: Emission) -> Duration {
         let range = self.profile.response_delay;
         let delay = self.rng.between(range.min, range.max);
         self.respond_after(now, delay, emission);
+        delay
     }
 
     pub(crate) fn respond_after(&mut self, now: Instant, delay: Duration, emission: Emission) {
@@ -621,13 +623,15 @@ impl Modem {
         self.log_dte(now, format!("AT{text}"));
         if body.len() >= MAX_LINE {
             let answer = self.answer(&[], Some(Final::Error));
-            return self.respond(now, answer);
+            self.respond(now, answer);
+            return;
         }
         let commands = match command::parse_line(&text) {
             Ok(commands) => commands,
             Err(command::SyntaxError) => {
                 let answer = self.answer(&[], Some(Final::Error));
-                return self.respond(now, answer);
+                self.respond(now, answer);
+                return;
             }
         };
         let mut blocks = Vec::new();
@@ -663,9 +667,10 @@ impl Modem {
                 self.busy = true;
             }
             Some(Step::Reboot) => {
+                // The OK goes out first; the restart follows it.
                 let answer = self.answer(&blocks, Some(Final::Ok));
-                self.respond(now, answer);
-                self.schedule(now + Duration::from_millis(100), Timer::Reboot);
+                let delay = self.respond(now, answer);
+                self.schedule(now + delay + Duration::from_millis(100), Timer::Reboot);
             }
             Some(Step::Info(_)) | None => {
                 let answer = self.answer(&blocks, Some(result));
@@ -844,6 +849,24 @@ impl Modem {
             return;
         }
         let status = self.network_grants;
+        self.set_reg(now, status);
+        if status.is_registered() {
+            self.redeliver(now);
+        }
+    }
+
+    /// The network grants or withdraws service; losing it drops calls like a lost cell does.
+    pub(crate) fn set_network(&mut self, now: Instant, status: RegStatus) {
+        self.network_grants = status;
+        if !(self.powered && self.sim_ready && self.cfun == 1) {
+            return;
+        }
+        if !status.is_registered() {
+            let ids: Vec<u8> = self.calls.iter().map(|c| c.info.id).collect();
+            for id in ids {
+                self.remote_hang_up(now, id);
+            }
+        }
         self.set_reg(now, status);
         if status.is_registered() {
             self.redeliver(now);

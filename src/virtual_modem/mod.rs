@@ -24,6 +24,8 @@ mod rng;
 mod runner;
 mod sim;
 mod sms;
+#[cfg(test)]
+mod tests;
 mod tpdu;
 mod transcript;
 mod voice;
@@ -449,16 +451,7 @@ impl VirtualModem {
     /// `NotRegistered` drops the modem off the network (sends fail with `+CMS ERROR: 331`,
     /// messages wait at the network). `+CREG` reports the change if enabled.
     pub fn set_network(&self, status: RegStatus) {
-        self.shared.with(|m| {
-            m.network_grants = status;
-            if m.powered && m.sim_ready && m.cfun == 1 {
-                let now = Instant::now();
-                m.set_reg(now, status);
-                if status.is_registered() {
-                    m.redeliver(now);
-                }
-            }
-        });
+        self.shared.with(|m| m.set_network(Instant::now(), status));
     }
 
     /// Prints an arbitrary unsolicited line now (noise a test wants at a precise moment).
