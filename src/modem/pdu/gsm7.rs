@@ -104,6 +104,41 @@ pub fn decode_extended(septet: u8) -> char {
         .unwrap_or_else(|| decode_basic(septet))
 }
 
+/// `text` as unpacked septets (escape pairs included), or `None` if any character needs UCS-2.
+pub fn to_septets(text: &str) -> Option<Vec<u8>> {
+    let mut septets = Vec::with_capacity(text.len());
+    for c in text.chars() {
+        match encode_char(c)? {
+            Septets::Basic(septet) => septets.push(septet),
+            Septets::Extended(septet) => septets.extend([ESCAPE, septet]),
+        }
+    }
+    Some(septets)
+}
+
+/// Unpacked septets → text. Total: every septet sequence decodes to something.
+///
+/// TS 23.038 §6.2.1.1: an escape followed by a code the extension table does not define shows
+/// the default-alphabet character ([`decode_extended`]); an escape followed by another escape
+/// (reserved for a further extension table) and an escape with nothing after it are shown as
+/// a space, the display the spec gives the escape code itself. No control character U+001B
+/// ever reaches the text.
+pub fn from_septets(septets: &[u8]) -> String {
+    let mut text = String::with_capacity(septets.len());
+    let mut iter = septets.iter().map(|&septet| septet & 0x7F);
+    while let Some(septet) = iter.next() {
+        if septet != ESCAPE {
+            text.push(decode_basic(septet));
+            continue;
+        }
+        match iter.next() {
+            Some(ESCAPE) | None => text.push(' '),
+            Some(extended) => text.push(decode_extended(extended)),
+        }
+    }
+    text
+}
+
 /// Septets needed for `text` in GSM 7-bit, or `None` if any character needs UCS-2.
 pub fn septet_len(text: &str) -> Option<usize> {
     text.chars()
@@ -131,6 +166,21 @@ pub const UCS2_SINGLE: usize = 70;
 pub const UCS2_PART: usize = 67;
 /// Concatenation counts parts in one octet (TS 23.040 §9.2.3.24.1).
 pub const MAX_PARTS: usize = 255;
+/// GSM 7-bit capacity of one part carrying a 16-bit reference (TS 23.040 §9.2.3.24.8): the
+/// 7-octet header leaves 133 octets = 1064 bits = 152 septets.
+pub const GSM7_PART_16BIT_REF: usize = 152;
+/// UCS-2 capacity of one part carrying a 16-bit reference ((140 - 7) / 2, rounded down).
+pub const UCS2_PART_16BIT_REF: usize = 66;
+
+/// Which concatenation header a multipart message carries; it decides the part capacity.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum ConcatHeader {
+    /// IEI 0x00, 8-bit reference, 6-octet header: what phones and this daemon send.
+    #[default]
+    EightBitRef,
+    /// IEI 0x08, 16-bit reference, 7-octet header: one unit less per part.
+    SixteenBitRef,
+}
 
 /// How a text will travel: its encoding and the byte ranges of `text` that go in each part.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -151,18 +201,28 @@ impl SmsPlan {
 /// the default alphabet or its extension table, otherwise UCS-2. A text that needs more than
 /// [`MAX_PARTS`] parts still gets a plan; callers that send must refuse it.
 pub fn plan(text: &str) -> SmsPlan {
+    plan_for(text, ConcatHeader::EightBitRef)
+}
+
+/// [`plan`] for parts that will carry `header`: the same rule, with the capacity of a part
+/// reduced by one unit for the longer 16-bit-reference header.
+pub fn plan_for(text: &str, header: ConcatHeader) -> SmsPlan {
+    let (gsm7_part, ucs2_part) = match header {
+        ConcatHeader::EightBitRef => (GSM7_PART, UCS2_PART),
+        ConcatHeader::SixteenBitRef => (GSM7_PART_16BIT_REF, UCS2_PART_16BIT_REF),
+    };
     match septet_len(text) {
         Some(len) if len <= GSM7_SINGLE => single(text, Encoding::Gsm7),
         Some(_) => SmsPlan {
             encoding: Encoding::Gsm7,
-            parts: split(text, GSM7_PART, |c| {
+            parts: split(text, gsm7_part, |c| {
                 encode_char(c).map_or(1, Septets::septet_count)
             }),
         },
         None if text.encode_utf16().count() <= UCS2_SINGLE => single(text, Encoding::Ucs2),
         None => SmsPlan {
             encoding: Encoding::Ucs2,
-            parts: split(text, UCS2_PART, char::len_utf16),
+            parts: split(text, ucs2_part, char::len_utf16),
         },
     }
 }
@@ -192,7 +252,7 @@ fn split(text: &str, capacity: usize, cost: impl Fn(char) -> usize) -> Vec<Range
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use proptest::prelude::*;
 
@@ -273,7 +333,65 @@ mod tests {
         assert!(text[plan.parts[1].clone()].starts_with('😀'));
     }
 
+    /// Every character GSM 7-bit can carry, extension table included.
+    pub(crate) fn gsm7_chars() -> Vec<char> {
+        DEFAULT_ALPHABET
+            .iter()
+            .copied()
+            .filter(|&c| c != '\u{1b}')
+            .chain(EXTENSION_TABLE.iter().map(|&(_, c)| c))
+            .collect()
+    }
+
+    /// Texts of up to `max` characters drawn from [`gsm7_chars`].
+    pub(crate) fn gsm7_text(max: usize) -> impl Strategy<Value = String> {
+        proptest::collection::vec(proptest::sample::select(gsm7_chars()), 0..=max)
+            .prop_map(String::from_iter)
+    }
+
+    #[test]
+    fn septet_text_conversion() {
+        assert_eq!(to_septets("A€@"), Some(vec![0x41, ESCAPE, 0x65, 0x00]));
+        assert_eq!(to_septets("ж"), None);
+        assert_eq!(from_septets(&[0x41, ESCAPE, 0x65, 0x00]), "A€@");
+        // Reserved double escape and a dangling escape show as spaces, never as U+001B.
+        assert_eq!(from_septets(&[ESCAPE, ESCAPE, 0x41]), " A");
+        assert_eq!(from_septets(&[0x41, ESCAPE]), "A ");
+        // Unknown extension code falls back to the default table.
+        assert_eq!(from_septets(&[ESCAPE, 0x41]), "A");
+    }
+
+    #[test]
+    fn sixteen_bit_reference_parts_are_one_unit_shorter() {
+        let text = "a".repeat(305);
+        assert_eq!(plan_for(&text, ConcatHeader::EightBitRef).part_count(), 2);
+        let wide = plan_for(&text, ConcatHeader::SixteenBitRef);
+        assert_eq!(wide.part_count(), 3);
+        assert_eq!(wide.parts[0], 0..152);
+        let ucs = "ж".repeat(133);
+        assert_eq!(plan_for(&ucs, ConcatHeader::EightBitRef).part_count(), 2);
+        assert_eq!(plan_for(&ucs, ConcatHeader::SixteenBitRef).part_count(), 3);
+        // A single part has no header, so the header choice does not matter.
+        assert_eq!(
+            plan_for(&"a".repeat(160), ConcatHeader::SixteenBitRef).part_count(),
+            1
+        );
+    }
+
     proptest! {
+        #[test]
+        fn septets_round_trip(text in gsm7_text(200)) {
+            let septets = to_septets(&text).unwrap();
+            prop_assert_eq!(septets.len(), septet_len(&text).unwrap());
+            prop_assert_eq!(from_septets(&septets), text);
+        }
+
+        #[test]
+        fn from_septets_is_total(septets in proptest::collection::vec(any::<u8>(), 0..200)) {
+            let escape_free = !from_septets(&septets).contains('\u{1b}');
+            prop_assert!(escape_free);
+        }
+
         #[test]
         fn plan_covers_text_exactly_and_respects_capacity(text in "\\PC{0,800}") {
             let plan = plan(&text);
