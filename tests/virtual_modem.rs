@@ -966,3 +966,60 @@ async fn a_dte_killed_while_holding_the_port_does_not_lock_others_out() {
     let mut dte = Dte::open(&path);
     dte.exchange("AT\r", "AT\r\r\nOK\r\n").await;
 }
+
+#[tokio::test]
+async fn texts_in_and_out_through_the_codec() {
+    use shiftsms::modem::pdu::{Address, SubmitOptions, decode_incoming, encode_submit};
+    let vm = start(VmOptions::default());
+    let mut dte = Dte::open(&vm.path());
+    dte.exchange("ATE0;+CNMI=2,1,0,0,0\r", "ATE0;+CNMI=2,1,0,0,0\r\r\nOK\r\n")
+        .await;
+    vm.wait_until(PATIENCE, "registration", |vm| {
+        vm.registration() == RegStatus::Home
+    })
+    .await
+    .expect("registered");
+
+    // In: a long text arrives as two concatenated parts, each announced.
+    let long = "Mon 06:00-14:00 Line 3, ".repeat(8);
+    let deliveries = vm.deliver_sms("+447400123456", &long).expect("deliver");
+    assert_eq!(
+        deliveries,
+        vec![Delivery::Stored { index: 1 }, Delivery::Stored { index: 2 }]
+    );
+    dte.expect(b"\r\n+CMTI: \"SM\",1\r\n\r\n+CMTI: \"SM\",2\r\n")
+        .await;
+    let mut joined = String::new();
+    for message in vm.stored() {
+        match decode_incoming(&message.pdu).expect("decodes") {
+            shiftsms::modem::pdu::Incoming::Deliver(deliver) => {
+                assert_eq!(deliver.sender, Address::international("447400123456"));
+                assert_eq!(deliver.smsc, Some(Address::international("447400000100")));
+                joined.push_str(&deliver.text);
+            }
+            other => panic!("not a deliver: {other:?}"),
+        }
+    }
+    assert_eq!(joined, long);
+
+    // Out: the DTE sends a two-part reply; the test reads it back as one text.
+    let reply = "Secured: XYZ123. Taken: XYZ222. Unknown: ABC999. ".repeat(4);
+    let options = SubmitOptions {
+        concat_reference: 9,
+        ..SubmitOptions::default()
+    };
+    let parts =
+        encode_submit(&Address::international("447400123456"), &reply, &options).expect("encode");
+    assert_eq!(parts.len(), 2);
+    for part in &parts {
+        dte.exchange(&format!("AT+CMGS={}\r", part.tpdu_len), "\r\n> ")
+            .await;
+        dte.send(format!("{}\x1a", part.to_hex()).as_bytes()).await;
+        dte.read_until("OK\r\n").await;
+    }
+    let sent = vm.wait_sms(1, PATIENCE).await.expect("sent");
+    assert_eq!(sent.len(), 1);
+    assert_eq!(sent[0].to, "+447400123456");
+    assert_eq!(sent[0].text, reply);
+    assert_eq!((sent[0].parts, sent[0].complete), (2, true));
+}

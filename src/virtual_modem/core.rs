@@ -171,6 +171,8 @@ pub(crate) struct Modem {
     /// Registration the network grants once the modem asks (`set_network` changes it).
     pub(crate) network_grants: RegStatus,
     pub(crate) next_mr: u8,
+    /// Concatenation reference for the next multipart message the network delivers.
+    pub(crate) next_concat_ref: u8,
 
     // Reset by every power cycle.
     pub(crate) powered: bool,
@@ -222,6 +224,7 @@ impl Modem {
     ) -> Modem {
         let mut rng = Rng::new(seed);
         let next_mr = rng.below(256) as u8;
+        let next_concat_ref = rng.below(256) as u8;
         let st = DteSettings::defaults(&profile);
         Modem {
             profile,
@@ -234,6 +237,7 @@ impl Modem {
             signal,
             network_grants: RegStatus::Home,
             next_mr,
+            next_concat_ref,
             powered: false,
             epoch: 0,
             powered_at: now,

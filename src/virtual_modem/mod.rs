@@ -26,6 +26,7 @@ mod sim;
 mod sms;
 #[cfg(test)]
 mod tests;
+mod text;
 mod tpdu;
 mod transcript;
 mod voice;
@@ -50,6 +51,7 @@ pub use self::profile::{
 };
 pub use self::sim::{MessageStatus, SimLock, StoredMessage};
 pub use self::sms::{Delivery, SentPdu, Submission, SubmitOutcome};
+pub use self::text::SentSms;
 pub use self::tpdu::SubmitFault;
 pub use self::transcript::{Direction, TranscriptLine};
 
@@ -127,6 +129,14 @@ pub enum VmError {
     BadPdu { len: usize, why: &'static str },
     #[error("the SIM storage is full ({capacity} messages)")]
     SimFull { capacity: u16 },
+    #[error("cannot encode the SMS: {0}")]
+    Encode(#[source] crate::modem::pdu::EncodeError),
+    #[error("the DTE sent a PDU the codec cannot read (message reference {mr}): {source}")]
+    Undecodable {
+        mr: u8,
+        #[source]
+        source: crate::modem::pdu::DecodeError,
+    },
     #[error("timed out after {waited:?} waiting for {what}")]
     Timeout { waited: Duration, what: String },
 }

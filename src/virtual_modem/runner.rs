@@ -5,7 +5,7 @@
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, Instant};
 
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::io::{AsyncReadExt, AsyncWriteExt, ReadHalf};
 use tokio::sync::{Notify, oneshot, watch};
 
 use super::core::Modem;
@@ -99,7 +99,12 @@ pub(crate) async fn run(
             _ = &mut stop => break,
             alive = dte_woken(&mut dte) => {
                 if alive {
-                    apply_dte_events(&shared, dte.as_ref(), &mut keeper, &mut unread);
+                    if apply_dte_events(&shared, dte.as_ref(), &mut keeper, &mut unread) {
+                        let port = Port { dte: dte.as_ref(), keeper: &mut keeper, unread: &mut unread };
+                        absorb_leftovers(&mut reader, &shared, port, &mut buf).await;
+                    }
+                    // Waiters learn of opens and closes once they are fully handled.
+                    shared.by_task(|_| ());
                     if let Some(watch) = &dte {
                         watch.ack();
                     }
@@ -121,8 +126,13 @@ pub(crate) async fn run(
             read = reader.read(&mut buf), if !paused => match read {
                 Ok(n) if n > 0 => {
                     // Learn about opens and closes first: the DTE opened before it wrote.
-                    apply_dte_events(&shared, dte.as_ref(), &mut keeper, &mut unread);
+                    let released = apply_dte_events(&shared, dte.as_ref(), &mut keeper, &mut unread);
                     shared.by_task(|m| m.on_input(Instant::now(), &buf[..n]));
+                    if released {
+                        let port = Port { dte: dte.as_ref(), keeper: &mut keeper, unread: &mut unread };
+                        absorb_leftovers(&mut reader, &shared, port, &mut buf).await;
+                        shared.by_task(|_| ());
+                    }
                 }
                 Ok(_) | Err(_) => {
                     // EOF or EIO on a master means no slave is open; we hold one, so this is
@@ -145,26 +155,62 @@ async fn dte_woken(dte: &mut Option<DteWatch>) -> bool {
 }
 
 /// Applies DTE opens and closes; when the last DTE is gone, releases the port the way a USB
-/// tty is released (exclusive flag cleared, unread output dropped).
+/// tty is released (exclusive flag cleared, unread output dropped) and returns true.
 fn apply_dte_events(
     shared: &Shared,
     dte: Option<&DteWatch>,
     keeper: &mut tokio_serial::SerialStream,
     unread: &mut Vec<u8>,
-) {
-    let Some(watch) = dte else { return };
+) -> bool {
+    let Some(watch) = dte else { return false };
+    let mut released = false;
     for event in watch.drain() {
         let now = Instant::now();
         match event {
-            DteEvent::Opened => shared.by_task(|m| m.dte_opened(now)),
+            DteEvent::Opened => shared.quiet(|m| m.dte_opened(now)),
             DteEvent::Closed => {
                 if shared.quiet(|m| m.dte_closed(now)) {
                     unread.clear();
                     pty::release(keeper);
+                    released = true;
                 }
-                // Waiters learn of the close only once the port is released.
-                shared.by_task(|_| ());
             }
+        }
+    }
+    released
+}
+
+/// How long bytes a DTE wrote just before closing the port may take to show up.
+const LEFTOVER_WAIT: Duration = Duration::from_millis(20);
+
+/// The slave side as the DTE-tracking code needs it.
+struct Port<'a> {
+    dte: Option<&'a DteWatch>,
+    keeper: &'a mut tokio_serial::SerialStream,
+    unread: &'a mut Vec<u8>,
+}
+
+/// A DTE's last bytes were already on their way when it closed the port: a modem still reads
+/// and answers them, to nobody. Take them in now, before a new DTE can open the port and
+/// receive the answers meant for the old one. Stops early when a new DTE opens.
+async fn absorb_leftovers(
+    reader: &mut ReadHalf<tokio_serial::SerialStream>,
+    shared: &Shared,
+    port: Port<'_>,
+    buf: &mut [u8],
+) {
+    let until = tokio::time::Instant::now() + LEFTOVER_WAIT;
+    while let Ok(Ok(n)) = tokio::time::timeout_at(until, reader.read(buf)).await {
+        if n == 0 {
+            break;
+        }
+        apply_dte_events(shared, port.dte, port.keeper, port.unread);
+        let attached = shared.quiet(|m| {
+            m.on_input(Instant::now(), &buf[..n]);
+            m.dte_attached()
+        });
+        if attached {
+            break;
         }
     }
 }
