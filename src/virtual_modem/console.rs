@@ -16,6 +16,11 @@ use super::{VirtualModem, VmError, VmOptions};
 /// What a person can type at the standalone modem.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) enum ConsoleCommand {
+    /// `sms <from> <text...>`: someone texts the SIM.
+    Sms {
+        from: String,
+        text: String,
+    },
     /// `pdu <hex>`: the network delivers this PDU (SMSC address + SMS-DELIVER).
     Pdu(Vec<u8>),
     /// `call <number>`: someone calls the SIM.
@@ -33,6 +38,7 @@ pub(crate) enum ConsoleCommand {
 
 const HELP: &str = "\
 commands:
+  sms <from> <text> someone texts the SIM (from +44..., 07..., a short code or a name)
   pdu <hex>         the network delivers an SMS (SMSC address + SMS-DELIVER, in hex)
   call <number>     someone calls the SIM
   hangup <id>       the far end of call <id> hangs up
@@ -49,6 +55,16 @@ pub(crate) fn parse_console(line: &str) -> Result<Option<ConsoleCommand>, String
     let arg = words.next();
     let need = |what: &str| format!("{verb} needs {what} (try: help)");
     let command = match verb.to_ascii_lowercase().as_str() {
+        "sms" => {
+            let from = arg.ok_or_else(|| need("a sender and a text"))?.to_string();
+            // The text is the rest of the line, spaces and all.
+            let rest = line.trim_start()[verb.len()..].trim_start();
+            let text = rest[from.len()..].trim().to_string();
+            if text.is_empty() {
+                return Err(need("a text after the sender"));
+            }
+            ConsoleCommand::Sms { from, text }
+        }
         "pdu" => {
             let hex = arg.ok_or_else(|| need("a PDU in hex"))?;
             ConsoleCommand::Pdu(tpdu::decode_hex(hex).ok_or_else(|| format!("not hex: {hex}"))?)
@@ -174,6 +190,12 @@ async fn obey(vm: &VirtualModem, text: &str, out: &mut impl Write) {
         Ok(None) => return,
         Err(message) => message,
         Ok(Some(command)) => match command {
+            ConsoleCommand::Sms { from, text } => match vm.deliver_sms(&from, &text) {
+                Ok(deliveries) => {
+                    format!("delivered in {} part(s): {deliveries:?}", deliveries.len())
+                }
+                Err(e) => e.to_string(),
+            },
             ConsoleCommand::Pdu(pdu) => match vm.deliver_pdu(&pdu) {
                 Ok(delivery) => format!("delivered: {delivery:?}"),
                 Err(e) => e.to_string(),
@@ -222,6 +244,13 @@ mod tests {
         let ok = |line: &str| parse_console(line).expect("parses");
         assert_eq!(ok(""), None);
         assert_eq!(ok("  "), None);
+        assert_eq!(
+            ok("sms +447400123456 XYZ123,  xyz222"),
+            Some(ConsoleCommand::Sms {
+                from: "+447400123456".into(),
+                text: "XYZ123,  xyz222".into()
+            })
+        );
         assert_eq!(ok("pdu 0011"), Some(ConsoleCommand::Pdu(vec![0x00, 0x11])));
         assert_eq!(
             ok("CALL +447400123456"),
