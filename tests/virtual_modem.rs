@@ -184,6 +184,23 @@ async fn cmee_chooses_the_error_format() {
     // TS 27.005: SMS errors stay +CMS ERROR even with +CMEE=0 on a by-the-book modem.
     dte.exchange("AT+CMEE=0\r", "\r\nOK\r\n").await;
     dte.exchange("AT+CMGL=4\r", "\r\n+CMS ERROR: 311\r\n").await;
+
+    // No SIM in the slot.
+    let empty = start(VmOptions {
+        sim_inserted: false,
+        ..VmOptions::default()
+    });
+    let mut dte = Dte::open(&empty.path());
+    dte.exchange("ATE0\r", "ATE0\r\r\nOK\r\n").await;
+    dte.exchange("AT+CPIN?\r", "\r\nERROR\r\n").await;
+    dte.exchange("AT+CMEE=1\r", "\r\nOK\r\n").await;
+    dte.exchange("AT+CPIN?\r", "\r\n+CME ERROR: 10\r\n").await;
+    dte.exchange("AT+CMEE=2\r", "\r\nOK\r\n").await;
+    dte.exchange("AT+CPIN?\r", "\r\n+CME ERROR: SIM not inserted\r\n")
+        .await;
+    dte.exchange("AT+CMGL=4\r", "\r\n+CMS ERROR: SIM not inserted\r\n")
+        .await;
+    assert_eq!(empty.sim_state(), SimLock::NotInserted);
 }
 
 #[tokio::test]

@@ -822,6 +822,7 @@ impl Modem {
             SimLock::PinRequired => "SIM PIN",
             SimLock::PukRequired => "SIM PUK",
             SimLock::Blocked => "NOT READY",
+            SimLock::NotInserted => "NOT INSERTED",
         }
     }
 

@@ -44,6 +44,7 @@ impl Modem {
             SimLock::PinRequired => Err(Final::Cme(11)),
             SimLock::PukRequired => Err(Final::Cme(12)),
             SimLock::Blocked => Err(Final::Cme(13)),
+            SimLock::NotInserted => Err(Final::Cme(10)),
         }
     }
 
@@ -298,6 +299,7 @@ impl Modem {
             }
             Unlock::NotExpected => match state {
                 SimLock::Blocked => Err(Final::Cme(13)),
+                SimLock::NotInserted => Err(Final::Cme(10)),
                 _ => Err(Final::Cme(3)),
             },
         }

@@ -8,7 +8,7 @@
 //! real port; the test drives the emulated network through the handle: deliver messages,
 //! script calls, pull the stick out, read what was sent.
 //!
-//! Layout: [`core`] is the modem as a pure state machine (framing, timers, output), with the
+//! Layout: `core` is the modem as a pure state machine (framing, timers, output), with the
 //! commands in `exec` (general, SIM, network), `sms` and `voice`; `command` parses command
 //! lines, `tpdu` checks submitted PDUs, `sim` is the card; `pty` and `runner` are the only
 //! parts that touch the operating system.
@@ -80,6 +80,8 @@ pub struct VmOptions {
     pub operator_numeric: String,
     /// `+CSQ` rssi (0–31).
     pub signal: u8,
+    /// False for a modem with an empty SIM slot.
+    pub sim_inserted: bool,
     /// An incoming call nobody answers ends after this long.
     pub caller_gives_up_after: Duration,
 }
@@ -98,6 +100,7 @@ impl Default for VmOptions {
             operator: "Demo Net".into(),
             operator_numeric: "00101".into(),
             signal: 20,
+            sim_inserted: true,
             caller_gives_up_after: Duration::from_secs(30),
         }
     }
@@ -163,7 +166,8 @@ impl VirtualModem {
         tokio::runtime::Handle::try_current().map_err(|_| VmError::NoRuntime)?;
         let now = Instant::now();
         let storage = Storage::new(options.profile.first_index, options.storage_capacity);
-        let sim = Sim::new(options.pin.clone(), options.puk.clone(), storage);
+        let mut sim = Sim::new(options.pin.clone(), options.puk.clone(), storage);
+        sim.inserted = options.sim_inserted;
         let net = Network {
             imsi: options.imsi.clone(),
             smsc: options.smsc.clone(),
@@ -446,6 +450,11 @@ impl VirtualModem {
     /// What `AT+CPIN?` would answer.
     pub fn sim_state(&self) -> SimLock {
         self.shared.peek(|m| m.sim_lock)
+    }
+
+    /// Puts the SIM in or takes it out; the modem notices at its next power-up.
+    pub fn set_sim_inserted(&self, inserted: bool) {
+        self.shared.with(|m| m.sim.inserted = inserted);
     }
 
     pub fn registration(&self) -> RegStatus {

@@ -132,6 +132,8 @@ pub enum SimLock {
     PukRequired,
     /// Ten wrong PUKs: the card is dead.
     Blocked,
+    /// No SIM in the slot (`+CME ERROR: 10`).
+    NotInserted,
 }
 
 /// Result of one `AT+CPIN=` attempt.
@@ -155,6 +157,9 @@ pub(crate) struct Sim {
     /// Every code the DTE ever sent with `AT+CPIN=` (right or wrong).
     pub(crate) attempts: u32,
     pub(crate) storage: Storage,
+    /// Whether the card is in the slot; a change is seen at the next power-up, as most USB
+    /// sticks do not notice a SIM swapped while running.
+    pub(crate) inserted: bool,
 }
 
 impl Sim {
@@ -166,6 +171,7 @@ impl Sim {
             puk_tries_left: PUK_TRIES,
             attempts: 0,
             storage,
+            inserted: true,
         }
     }
 
@@ -175,7 +181,9 @@ impl Sim {
 
     /// The lock state right after power-up.
     pub(crate) fn state_at_power_up(&self) -> SimLock {
-        if self.puk_tries_left == 0 {
+        if !self.inserted {
+            SimLock::NotInserted
+        } else if self.puk_tries_left == 0 {
             SimLock::Blocked
         } else if self.pin_tries_left == 0 {
             SimLock::PukRequired
@@ -229,7 +237,9 @@ impl Sim {
                     }
                 }
             }
-            SimLock::Ready | SimLock::Blocked => (Unlock::NotExpected, state),
+            SimLock::Ready | SimLock::Blocked | SimLock::NotInserted => {
+                (Unlock::NotExpected, state)
+            }
         }
     }
 }

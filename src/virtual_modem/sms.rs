@@ -79,6 +79,7 @@ impl Modem {
             SimLock::PinRequired => Err(Final::Cms(311)),
             SimLock::PukRequired => Err(Final::Cms(316)),
             SimLock::Blocked => Err(Final::Cms(313)),
+            SimLock::NotInserted => Err(Final::Cms(310)),
         }
     }
 
