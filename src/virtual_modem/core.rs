@@ -153,6 +153,9 @@ pub(crate) enum Timer {
 const MAX_LINE: usize = 556;
 /// Longest PDU text kept after the prompt: 1 + 12 octets of SMSC + 164 of TPDU, in hex, plus slack.
 const MAX_PDU_HEX: usize = 2 * 200;
+/// Input kept while the modem is busy; a real modem's buffer is far smaller, and overflows
+/// lose bytes the same way.
+const MAX_PENDING_INPUT: usize = 16 * 1024;
 /// Indications buffered in the modem (`+CNMI` mode 0 / busy link) before the oldest are lost.
 const MAX_BUFFERED_INDICATIONS: usize = 32;
 
@@ -524,7 +527,14 @@ impl Modem {
             self.note(now, format!("ignored while starting up: {text}"));
             return;
         }
-        self.pending_input.extend(bytes);
+        let room = MAX_PENDING_INPUT.saturating_sub(self.pending_input.len());
+        if bytes.len() > room {
+            self.note(
+                now,
+                format!("input overflow: {} bytes lost", bytes.len() - room),
+            );
+        }
+        self.pending_input.extend(&bytes[..bytes.len().min(room)]);
         self.process_pending(now);
     }
 

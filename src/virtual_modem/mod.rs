@@ -8,6 +8,24 @@
 //! real port; the test drives the emulated network through the handle: deliver messages,
 //! script calls, pull the stick out, read what was sent.
 //!
+//! ```no_run
+//! # async fn example() -> Result<(), shiftsms::virtual_modem::VmError> {
+//! use std::time::Duration;
+//! use shiftsms::virtual_modem::{CallScript, Profile, VirtualModem, VmOptions};
+//!
+//! let vm = VirtualModem::start(VmOptions {
+//!     pin: Some("1234".into()),
+//!     ..VmOptions::with_profile(Profile::huawei())
+//! })?;
+//! // Point the daemon's `[modem] port` (or a test's own DTE) at `vm.port()`.
+//! vm.script_call("+441234567890", CallScript::busy());
+//! vm.deliver_sms("+447400123456", "XYZ123, XYZ222")?;
+//! let replies = vm.wait_sms(1, Duration::from_secs(10)).await?;
+//! assert_eq!(replies[0].to, "+447400123456");
+//! // On failure, `vm.transcript_text()` shows every line that crossed the port.
+//! # Ok(()) }
+//! ```
+//!
 //! Layout: `core` is the modem as a pure state machine (framing, timers, output), with the
 //! commands in `exec` (general, SIM, network), `sms` and `voice`; `command` parses command
 //! lines, `tpdu` checks submitted PDUs, `sim` is the card; `pty` and `runner` are the only
