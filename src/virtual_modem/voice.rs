@@ -174,8 +174,8 @@ impl Modem {
         self.dials.push(number.clone());
         self.log_call(now, id, &number, CallEventKind::Dialled);
         self.vendor_line(now, format!("^ORIG:{id},0"));
-        let rings = matches!(script.outcome, CallOutcome::Answer | CallOutcome::NoAnswer)
-            || script.after > self.profile.alerting_after;
+        // A busy line is refused before it rings; everything else rings first if it lasts.
+        let rings = script.outcome != CallOutcome::Busy;
         if rings && self.profile.alerting_after < script.after {
             self.schedule(now + self.profile.alerting_after, Timer::CallAlerting(id));
         }
@@ -456,14 +456,12 @@ impl Modem {
                     return not_allowed;
                 }
                 for id in active.iter().chain(held.iter()) {
-                    if let Some(call) = self.call_mut(*id) {
-                        call.info.state = CallState::Active;
-                        call.info.multiparty = true;
-                    }
-                    let number = self
-                        .call_mut(*id)
-                        .map(|c| c.info.number.clone())
-                        .unwrap_or_default();
+                    let Some(call) = self.call_mut(*id) else {
+                        continue;
+                    };
+                    call.info.state = CallState::Active;
+                    call.info.multiparty = true;
+                    let number = call.info.number.clone();
                     self.log_call(now, *id, &number, CallEventKind::JoinedConference);
                 }
             }
