@@ -10,6 +10,7 @@
 //! | [`admin`] | the admin subcommands (shifts, employees, campaigns, queues) over the store, with aligned tables | the store |
 //! | [`store`] | SQLite: schema and migrations, one module per table family, every query; typed rows in and out | the database file; knows nothing of modems |
 //! | [`service`] | the rules: parse an employee's text, decide bookings and replies, render templates, phone numbers | nothing: pure functions |
+//! | [`virtual_modem`] | a GSM modem emulator on a pseudo-terminal, with the quirks of real families, driven by tests and the demo | a pty it creates |
 //!
 //! The binary (`src/main.rs`) only parses arguments, loads the config and calls in here.
 
@@ -20,3 +21,4 @@ pub mod config;
 pub mod modem;
 pub mod service;
 pub mod store;
+pub mod virtual_modem;
