@@ -64,6 +64,14 @@ impl Shared {
 const MAX_UNREAD: usize = 64 * 1024;
 /// Pause after the master side fails, so a broken pty cannot make the task spin.
 const BACKOFF: Duration = Duration::from_millis(200);
+/// On a paced line (`Profile::line_rate`), bytes cross in chunks of this many, each
+/// delivered when its last bit would have arrived: about 1.4 ms at 115,200 baud.
+const PACED_CHUNK: usize = 16;
+
+/// How long `bytes` take on a line of `rate` bits per second, 8N1 (10 bits a byte).
+fn wire_time(rate: u32, bytes: usize) -> Duration {
+    Duration::from_secs_f64(bytes as f64 * 10.0 / f64::from(rate.max(1)))
+}
 
 pub(crate) async fn run(
     shared: Arc<Shared>,
@@ -80,6 +88,20 @@ pub(crate) async fn run(
     let mut unread: Vec<u8> = Vec::new();
     let mut buf = vec![0u8; 4096];
     let mut paused_until: Option<tokio::time::Instant> = None;
+    let rate = shared.peek(|m| m.profile.line_rate);
+    // Paced line, modem to DTE: the chunk on the wire and when it has fully arrived; when the
+    // wire is next free.
+    let mut out_due: Option<(tokio::time::Instant, usize)> = None;
+    let mut out_free_at = tokio::time::Instant::now();
+    // Paced line, DTE to modem: bytes on the wire, handed to the modem when they arrive.
+    let mut held: Vec<u8> = Vec::new();
+    let mut in_due = tokio::time::Instant::now();
+    let mut in_free_at = tokio::time::Instant::now();
+    let read_size = if rate.is_some() {
+        PACED_CHUNK
+    } else {
+        buf.len()
+    };
     loop {
         let next = shared.quiet(|m| {
             unread.extend_from_slice(&m.take_output());
@@ -94,6 +116,22 @@ pub(crate) async fn run(
             .unwrap_or_else(|| tokio::time::Instant::now() + Duration::from_secs(3600));
         let paused = paused_until.is_some();
         let resume = paused_until.unwrap_or_else(tokio::time::Instant::now);
+        let now = tokio::time::Instant::now();
+        if unread.is_empty() {
+            out_due = None;
+        }
+        let writable = match rate {
+            None => unread.len(),
+            Some(_) if unread.is_empty() => 0,
+            Some(rate) => {
+                let (at, len) = *out_due.get_or_insert_with(|| {
+                    let len = unread.len().min(PACED_CHUNK);
+                    (now.max(out_free_at) + wire_time(rate, len), len)
+                });
+                if at <= now { len.min(unread.len()) } else { 0 }
+            }
+        };
+        let out_wait = out_due.map(|(at, _)| at).filter(|at| *at > now);
         tokio::select! {
             biased;
             _ = &mut stop => break,
@@ -113,9 +151,12 @@ pub(crate) async fn run(
                     shared.by_task(|m| m.watching_dte = false);
                 }
             }
-            written = writer.write(&unread), if !unread.is_empty() && !paused => match written {
+            written = writer.write(&unread[..writable]), if writable > 0 && !paused => match written {
                 Ok(n) => {
                     unread.drain(..n);
+                    if let Some((at, _)) = out_due.take() {
+                        out_free_at = at;
+                    }
                 }
                 Err(e) => {
                     tracing::warn!("virtual modem {}: write failed: {e}", path.display());
@@ -123,12 +164,29 @@ pub(crate) async fn run(
                     paused_until = Some(tokio::time::Instant::now() + BACKOFF);
                 }
             },
-            read = reader.read(&mut buf), if !paused => match read {
+            _ = tokio::time::sleep_until(out_wait.unwrap_or(now)), if out_wait.is_some() => {}
+            _ = tokio::time::sleep_until(in_due), if !held.is_empty() => {
+                shared.by_task(|m| m.on_input(Instant::now(), &held));
+                held.clear();
+                in_free_at = in_due;
+            }
+            read = reader.read(&mut buf[..read_size]), if !paused && held.is_empty() => match read {
                 Ok(n) if n > 0 => {
                     // Learn about opens and closes first: the DTE opened before it wrote.
                     let released = apply_dte_events(&shared, dte.as_ref(), &mut keeper, &mut unread);
-                    shared.by_task(|m| m.on_input(Instant::now(), &buf[..n]));
+                    match rate {
+                        None => shared.by_task(|m| m.on_input(Instant::now(), &buf[..n])),
+                        Some(rate) => {
+                            held.extend_from_slice(&buf[..n]);
+                            in_due = tokio::time::Instant::now().max(in_free_at) + wire_time(rate, n);
+                        }
+                    }
                     if released {
+                        // The closing DTE's bytes still on the wire are the leftovers too.
+                        if !held.is_empty() {
+                            shared.quiet(|m| m.on_input(Instant::now(), &held));
+                            held.clear();
+                        }
                         let port = Port { dte: dte.as_ref(), keeper: &mut keeper, unread: &mut unread };
                         absorb_leftovers(&mut reader, &shared, port, &mut buf).await;
                         shared.by_task(|_| ());
