@@ -131,6 +131,9 @@ async fn a_paced_line_is_never_faster_than_its_baud_rate() {
     let took = started.elapsed();
     assert!(took >= wire, "{took:?} for {wire:?} of line time");
     dte.expect_silence(Duration::from_millis(100)).await;
+    let counted = vm.line_bytes();
+    assert_eq!(counted.to_modem, command.len() as u64);
+    assert_eq!(counted.from_modem, answer.len() as u64);
 }
 
 #[tokio::test]
