@@ -17,7 +17,7 @@ use shiftsms::modem::pdu::{
 use shiftsms::service::booking::{self, ShiftState};
 use shiftsms::service::command::{self, Command};
 use shiftsms::service::phone::E164;
-use shiftsms::service::reply::{Replies, ReplyOptions};
+use shiftsms::service::reply::{Offer, Replies, ReplyOptions};
 use shiftsms::service::shift_code::ShiftCode;
 
 const GSM7_TEXT: &str = "You secured XYZ123 (Mon 06:00-14:00 Line 3). Already taken: XYZ222.";
@@ -231,6 +231,18 @@ fn parsing(c: &mut Criterion) {
             replies.booking(&plan.settle(&won))
         })
     });
+    // The REQUEST reply: every available shift, paged to 3 SMS parts a page.
+    for shifts in [20usize, 300, 5_000] {
+        let offers: Vec<Offer> = (0..shifts)
+            .map(|n| Offer {
+                code: format!("S{n:05}").parse().expect("valid code"),
+                info: format!("Mon {:02}:00-{:02}:00 Line {}", n % 24, (n + 8) % 24, n % 9),
+            })
+            .collect();
+        group.bench_function(format!("request_listing/{shifts}_shifts"), |b| {
+            b.iter(|| replies.listing(black_box(&offers), 1))
+        });
+    }
     group.finish();
 }
 
