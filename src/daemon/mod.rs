@@ -8,10 +8,16 @@
 //! | [`shutdown`] | the one shutdown signal, injected by the caller |
 //! | [`db`] | the database thread: one connection, jobs over a channel, `data_version` polling |
 //! | [`process`] | one inbound text acted on in ONE transaction (rules, reply, processed mark) |
+//! | [`campaigns`] | a new `shift_campaigns` row becomes exactly one broadcast, in a shuffled, recorded order |
 //! | [`inbound`] | PDU → stored → assembled → acted on; the multipart assembler rebuilt after a restart |
+//! | [`outbound`] | the outbox sender: one part at a time, in flight recorded before `AT+CMGS`, retries, pause |
+//! | [`in_flight`] | what happens to a part whose fate is unknown (crash or no answer mid-send) |
 
+pub mod campaigns;
 pub mod db;
+pub mod in_flight;
 pub mod inbound;
+pub mod outbound;
 pub mod process;
 pub mod shutdown;
 
