@@ -1,6 +1,7 @@
 //! The `shiftsms` command line: parse arguments, load the config, call into the library.
 
 use std::path::PathBuf;
+use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 use jiff::Timestamp;
@@ -41,7 +42,20 @@ enum ConfigAction {
     Check,
 }
 
-fn main() -> anyhow::Result<()> {
+/// Errors end the program with one readable line (the error and its causes) and exit status 1:
+/// the people reading them are site managers and IT staff, not Rust developers, so no
+/// backtrace even when `RUST_BACKTRACE` happens to be set.
+fn main() -> ExitCode {
+    match try_main() {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(err) => {
+            eprintln!("Error: {err:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn try_main() -> anyhow::Result<()> {
     let cli = Cli::parse();
     match cli.command {
         Command::SmsCost { text } => {
