@@ -10,6 +10,7 @@
 //! | [`process`] | one inbound text acted on in ONE transaction (rules, reply, processed mark) |
 //! | [`campaigns`] | a new `shift_campaigns` row becomes exactly one broadcast, in a shuffled, recorded order |
 //! | [`inbound`] | PDU → stored → assembled → acted on; the multipart assembler rebuilt after a restart |
+//! | [`sim`] | the modem's message storage: list at ready, read on `+CMTI`, poll, delete only once kept |
 //! | [`outbound`] | the outbox sender: one part at a time, in flight recorded before `AT+CMGS`, retries, pause |
 //! | [`in_flight`] | what happens to a part whose fate is unknown (crash or no answer mid-send) |
 
@@ -20,6 +21,7 @@ pub mod inbound;
 pub mod outbound;
 pub mod process;
 pub mod shutdown;
+pub mod sim;
 
 use std::time::Duration;
 

@@ -1,0 +1,195 @@
+//! The SIM side of the inbound pipeline: what is stored on the modem is read, kept (see
+//! [`inbound`](super::inbound)), and only then deleted, so nothing is lost and the SIM never
+//! fills up (a full SIM stops all inbound traffic, so unreadable PDUs, status reports and
+//! strangers' texts are deleted too, once kept).
+//!
+//! Store-and-notify, as ModemManager does it: when the modem is ready (at start and after
+//! every reconnect) everything stored is listed (`AT+CMGL=4`) and taken before the next
+//! notification; then each `+CMTI` is read (`AT+CMGR`), and each `+CMT` kept as it comes.
+//! The storage is listed again every [`Tuning::sim_poll`](super::Tuning::sim_poll), because
+//! modems drop `+CMTI` (gammu and ModemManager both learnt it). Reading a slot twice is
+//! harmless: the raw PDU is the key. This task also runs the multipart expiry, since it owns
+//! the assembler.
+
+use std::future::Future;
+use std::time::Duration;
+
+use jiff::Timestamp;
+use tokio::sync::mpsc;
+use tokio::time::Instant;
+
+use super::db::{DbError, DbStopped};
+use super::inbound::{Inbound, Received, ReceivedPdu};
+use super::shutdown::Shutdown;
+
+/// A message slot in the modem's storage.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Slot {
+    /// `SM`, `ME`, `MT`, `SR`...
+    pub storage: String,
+    pub index: u32,
+}
+
+impl std::fmt::Display for Slot {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{} index {}", self.storage, self.index)
+    }
+}
+
+/// The modem's message storage, as the inbound pipeline sees it.
+pub trait SimStorage: Send + Sync + 'static {
+    /// Everything stored (`AT+CMGL=4`).
+    fn list(&self) -> impl Future<Output = Result<Vec<(Slot, ReceivedPdu)>, String>> + Send;
+    /// One slot (`AT+CMGR`), `None` when empty.
+    fn read(&self, slot: &Slot)
+    -> impl Future<Output = Result<Option<ReceivedPdu>, String>> + Send;
+    /// Free a slot (`AT+CMGD`).
+    fn delete(&self, slot: &Slot) -> impl Future<Output = Result<(), String>> + Send;
+}
+
+/// What the modem told the pipeline.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SimEvent {
+    /// Ready, at start or after a reconnect: take everything stored.
+    Ready,
+    /// A message (or status report) was stored in this slot (`+CMTI`, `+CDSI`).
+    Stored(Slot),
+    /// A message (or status report) delivered directly (`+CMT`, `+CDS`): nothing to delete.
+    Delivered(ReceivedPdu),
+}
+
+/// The task: take what the modem reports until shutdown.
+pub async fn run<S: SimStorage>(
+    mut inbound: Inbound,
+    sim: S,
+    mut events: mpsc::UnboundedReceiver<SimEvent>,
+    sim_poll: Duration,
+    db_retry: Duration,
+    shutdown: Shutdown,
+) -> Result<(), DbStopped> {
+    let mut next_poll = Instant::now() + sim_poll;
+    // Set when acting on a text failed on the database: try the backlog again then.
+    let mut backlog_retry: Option<Instant> = None;
+    loop {
+        let expiry = inbound.next_deadline().map(instant_of);
+        let outcome = tokio::select! {
+            biased;
+            _ = shutdown.requested() => return Ok(()),
+            event = events.recv() => match event {
+                None => return Ok(()),
+                Some(SimEvent::Ready) => sweep(&mut inbound, &sim, &shutdown).await,
+                Some(SimEvent::Stored(slot)) => take_slot(&mut inbound, &sim, slot).await,
+                Some(SimEvent::Delivered(pdu)) => {
+                    let received = Received {
+                        storage: "direct".into(),
+                        index: 0,
+                        pdu,
+                        read_at: Timestamp::now(),
+                    };
+                    inbound.take(received).await.map(drop)
+                }
+            },
+            _ = tokio::time::sleep_until(next_poll) => {
+                next_poll = Instant::now() + sim_poll;
+                sweep(&mut inbound, &sim, &shutdown).await
+            }
+            _ = sleep_until_some(expiry) => inbound.expire(Timestamp::now()).await,
+            _ = sleep_until_some(backlog_retry) => {
+                backlog_retry = None;
+                inbound.work_backlog().await
+            }
+        };
+        match outcome {
+            Ok(()) => {}
+            Err(DbError::Stopped(stopped)) => return Err(stopped),
+            Err(DbError::Store(err)) => {
+                tracing::error!(
+                    "inbound: {err}; what is on the SIM stays there and is taken on the next look"
+                );
+                backlog_retry = Some(Instant::now() + db_retry);
+                next_poll = next_poll.min(Instant::now() + db_retry);
+            }
+        }
+    }
+}
+
+async fn sleep_until_some(at: Option<Instant>) {
+    match at {
+        Some(at) => tokio::time::sleep_until(at).await,
+        None => std::future::pending().await,
+    }
+}
+
+/// The tokio instant at which the wall-clock time `at` comes.
+fn instant_of(at: Timestamp) -> Instant {
+    let wait = at.duration_since(Timestamp::now());
+    Instant::now() + Duration::try_from(wait).unwrap_or(Duration::ZERO)
+}
+
+/// Take everything stored, oldest slot first; stop early (at a safe point, between two
+/// PDUs) on shutdown.
+async fn sweep<S: SimStorage>(
+    inbound: &mut Inbound,
+    sim: &S,
+    shutdown: &Shutdown,
+) -> Result<(), DbError> {
+    let listed = match sim.list().await {
+        Ok(listed) => listed,
+        Err(err) => {
+            tracing::debug!("listing stored messages: {err}");
+            return Ok(());
+        }
+    };
+    if !listed.is_empty() {
+        tracing::info!(count = listed.len(), "messages found stored on the modem");
+    }
+    for (slot, pdu) in listed {
+        if shutdown.is_requested() {
+            break;
+        }
+        keep_then_delete(inbound, sim, slot, pdu).await?;
+    }
+    Ok(())
+}
+
+async fn take_slot<S: SimStorage>(
+    inbound: &mut Inbound,
+    sim: &S,
+    slot: Slot,
+) -> Result<(), DbError> {
+    match sim.read(&slot).await {
+        Ok(Some(pdu)) => keep_then_delete(inbound, sim, slot, pdu).await,
+        // Taken by a listing meanwhile.
+        Ok(None) => Ok(()),
+        Err(err) => {
+            tracing::warn!("reading the message at {slot}: {err}; it is taken on the next look");
+            Ok(())
+        }
+    }
+}
+
+/// The one rule: commit first, delete after.
+async fn keep_then_delete<S: SimStorage>(
+    inbound: &mut Inbound,
+    sim: &S,
+    slot: Slot,
+    pdu: ReceivedPdu,
+) -> Result<(), DbError> {
+    let received = Received {
+        storage: slot.storage.clone(),
+        index: slot.index,
+        pdu,
+        read_at: Timestamp::now(),
+    };
+    inbound.take(received).await?;
+    if let Err(err) = sim.delete(&slot).await {
+        tracing::warn!(
+            "deleting the message at {slot}: {err}; it is kept in the database, and deleted on \
+             the next look"
+        );
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests;
