@@ -9,6 +9,7 @@ use jiff::tz::TimeZone;
 use shiftsms::admin::{self, AdminCommand};
 use shiftsms::config::Config;
 use shiftsms::modem::pdu::gsm7;
+use shiftsms::virtual_modem::{self, PROFILE_NAMES, Profile, VmOptions};
 
 #[derive(Debug, Parser)]
 #[command(version, about, arg_required_else_help = true)]
@@ -34,6 +35,22 @@ enum Command {
     },
     #[command(flatten)]
     Admin(AdminCommand),
+    /// Run a virtual GSM modem on a pseudo-terminal and print its device path, so `shiftsms
+    /// run` can be tried without hardware (point `[modem] port` at it). Ctrl-C stops it.
+    VirtualModem {
+        /// Modem family to imitate: generic, huawei, simcom, slow or flaky.
+        #[arg(long, default_value = "generic")]
+        profile: String,
+        /// Keep this symlink pointing at the modem's port, like /dev/serial/by-id/... .
+        #[arg(long)]
+        link: Option<PathBuf>,
+        /// SIM PIN the modem asks for (none by default).
+        #[arg(long)]
+        pin: Option<String>,
+        /// Seed for the profile's random delays, failures and noise.
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -92,6 +109,33 @@ fn try_main() -> anyhow::Result<()> {
                 now: Timestamp::now(),
             };
             admin::run(&command, &ctx, &mut std::io::stdout().lock())?;
+        }
+        Command::VirtualModem {
+            profile,
+            link,
+            pin,
+            seed,
+        } => {
+            let Some(profile) = Profile::by_name(&profile) else {
+                anyhow::bail!(
+                    "unknown profile {profile:?}; known: {}",
+                    PROFILE_NAMES.join(", ")
+                );
+            };
+            let options = VmOptions {
+                profile,
+                pin,
+                symlink: link,
+                seed,
+                ..VmOptions::default()
+            };
+            let runtime = tokio::runtime::Runtime::new()?;
+            runtime.block_on(virtual_modem::run_standalone(
+                options,
+                virtual_modem::stdin_lines(),
+                std::io::stdout(),
+                virtual_modem::interrupted(),
+            ))?;
         }
     }
     Ok(())
