@@ -35,6 +35,9 @@ use crate::config::OutboxSettings;
 use crate::modem::pdu::{Address, EncodeError, Pdu, SubmitOptions, encode_submit};
 use crate::store::outbox::{OutboundMessage, Progress};
 
+/// Wait after the modem refused a part as unavailable, before looking again.
+const UNAVAILABLE_PAUSE: Duration = Duration::from_millis(500);
+
 /// Why a part did not go out, sorted by what it means for a retry.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum TransmitError {
@@ -348,6 +351,11 @@ impl<T: Transmitter> OutboxSender<T> {
                             tx.commit()
                         })
                         .await?;
+                    // The modem said it was ready a moment ago: give it time to say otherwise
+                    // rather than spin.
+                    if !self.nap(UNAVAILABLE_PAUSE).await {
+                        return Ok(Turn::Stopping);
+                    }
                     return Ok(Turn::Done);
                 }
                 Err(TransmitError::Refused(reason)) => {

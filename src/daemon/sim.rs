@@ -77,7 +77,15 @@ pub async fn run<S: SimStorage>(
             _ = shutdown.requested() => return Ok(()),
             event = events.recv() => match event {
                 None => return Ok(()),
-                Some(SimEvent::Ready) => sweep(&mut inbound, &sim, &shutdown).await,
+                Some(SimEvent::Ready) => {
+                    let swept = sweep(&mut inbound, &sim, &shutdown).await;
+                    if swept.is_ok() {
+                        tracing::info!(
+                            "serving: the modem is ready and every message stored on it was taken"
+                        );
+                    }
+                    swept
+                }
                 Some(SimEvent::Stored(slot)) => take_slot(&mut inbound, &sim, slot).await,
                 Some(SimEvent::Delivered(pdu)) => {
                     let received = Received {
