@@ -12,12 +12,14 @@
 //! the assembler.
 
 use std::future::Future;
+use std::sync::Arc;
 use std::time::Duration;
 
 use jiff::Timestamp;
-use tokio::sync::mpsc;
+use tokio::sync::{mpsc, watch};
 use tokio::time::Instant;
 
+use super::Health;
 use super::db::{DbError, DbStopped};
 use super::inbound::{Inbound, Received, ReceivedPdu};
 use super::shutdown::Shutdown;
@@ -58,15 +60,29 @@ pub enum SimEvent {
     Delivered(ReceivedPdu),
 }
 
-/// The task: take what the modem reports until shutdown.
+/// How often the task looks by itself.
+#[derive(Debug, Clone, Copy)]
+pub struct Timing {
+    /// List the storage this often, notification or not.
+    pub poll: Duration,
+    /// Try again this soon after a database error.
+    pub db_retry: Duration,
+}
+
+/// The task: take what the modem reports until shutdown. `health` becomes
+/// [`Health::Serving`] once the storage was emptied after the modem became ready.
 pub async fn run<S: SimStorage>(
     mut inbound: Inbound,
     sim: S,
     mut events: mpsc::UnboundedReceiver<SimEvent>,
-    sim_poll: Duration,
-    db_retry: Duration,
+    timing: Timing,
+    health: Arc<watch::Sender<Health>>,
     shutdown: Shutdown,
 ) -> Result<(), DbStopped> {
+    let Timing {
+        poll: sim_poll,
+        db_retry,
+    } = timing;
     let mut next_poll = Instant::now() + sim_poll;
     // Set when acting on a text failed on the database: try the backlog again then.
     let mut backlog_retry: Option<Instant> = None;
@@ -83,6 +99,7 @@ pub async fn run<S: SimStorage>(
                         tracing::info!(
                             "serving: the modem is ready and every message stored on it was taken"
                         );
+                        health.send_replace(Health::Serving);
                     }
                     swept
                 }

@@ -164,8 +164,11 @@ async fn rig(sim_poll: Duration, busy_timeout: Duration) -> Rig {
         inbound,
         sim.clone(),
         receiver,
-        sim_poll,
-        Duration::from_millis(50),
+        Timing {
+            poll: sim_poll,
+            db_retry: Duration::from_millis(50),
+        },
+        Arc::new(tokio::sync::watch::channel(crate::daemon::Health::Starting).0),
         shutdown,
     ));
     Rig {
