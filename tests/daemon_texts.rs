@@ -317,7 +317,10 @@ async fn an_undecodable_pdu_is_kept_deleted_and_the_daemon_serves_on() {
     let undecodable: i64 =
         site.query("SELECT count(*) FROM inbound_pdus WHERE status = 'undecodable'");
     assert_eq!(undecodable, 2);
-    assert!(site.vm.stored().is_empty());
+    site.vm
+        .wait_until(PATIENCE, "an empty SIM", |vm| vm.stored().is_empty())
+        .await
+        .unwrap();
     daemon.stop().await;
 }
 

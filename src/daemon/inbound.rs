@@ -235,7 +235,10 @@ impl Inbound {
             .await?;
         match insert {
             PduInsert::Duplicate(id) => {
-                tracing::info!(pdu = id.0, "PDU read again after a restart: already kept");
+                tracing::info!(
+                    pdu = id.0,
+                    "PDU already kept (read twice, or the very same text again within the second)"
+                );
                 Ok(Taken::Duplicate(id))
             }
             PduInsert::Stored(id) => {

@@ -193,12 +193,7 @@ async fn serve(
     let outbox = Arc::new(Notify::new());
     let health = Arc::new(health);
     let port = config.modem.port.clone();
-    let modem = {
-        let shutdown = shutdown.clone();
-        let settings = ModemSettings::new(&port, config.modem.baud, pin);
-        modem::spawn(settings, async move { shutdown.requested().await })
-    };
-    let link = Link::new(modem.handle.clone());
+    // Before the modem is opened: what a previous run left half-done is settled first.
     let inbound = Inbound::restore(
         db.clone(),
         rules,
@@ -207,6 +202,12 @@ async fn serve(
         outbox.clone(),
     )
     .await?;
+    let modem = {
+        let shutdown = shutdown.clone();
+        let settings = ModemSettings::new(&port, config.modem.baud, pin);
+        modem::spawn(settings, async move { shutdown.requested().await })
+    };
+    let link = Link::new(modem.handle.clone());
     let (sim_events, sim_queue) = mpsc::unbounded_channel();
 
     let mut tasks: JoinSet<(&'static str, Result<(), DbStopped>)> = JoinSet::new();

@@ -69,32 +69,43 @@ pub struct Timing {
     pub db_retry: Duration,
 }
 
+/// How long a kept message stays on the SIM before it is deleted: long enough for the reply
+/// it caused to reach the modem first (the modem runs one command at a time), short enough
+/// that the SIM never fills.
+const DELETE_DELAY: Duration = Duration::from_millis(200);
+
 /// The task: take what the modem reports until shutdown. `health` becomes
 /// [`Health::Serving`] once the storage was emptied after the modem became ready.
 pub async fn run<S: SimStorage>(
-    mut inbound: Inbound,
+    inbound: Inbound,
     sim: S,
     mut events: mpsc::UnboundedReceiver<SimEvent>,
     timing: Timing,
     health: Arc<watch::Sender<Health>>,
     shutdown: Shutdown,
 ) -> Result<(), DbStopped> {
-    let Timing {
-        poll: sim_poll,
-        db_retry,
-    } = timing;
-    let mut next_poll = Instant::now() + sim_poll;
+    let mut taker = Taker {
+        inbound,
+        sim,
+        to_delete: Vec::new(),
+        delete_at: None,
+    };
+    let mut next_poll = Instant::now() + timing.poll;
     // Set when acting on a text failed on the database: try the backlog again then.
     let mut backlog_retry: Option<Instant> = None;
     loop {
-        let expiry = inbound.next_deadline().map(instant_of);
+        let expiry = taker.inbound.next_deadline().map(instant_of);
         let outcome = tokio::select! {
             biased;
-            _ = shutdown.requested() => return Ok(()),
+            _ = shutdown.requested() => {
+                // Kept already; whatever the modem still accepts now is not read again.
+                taker.delete_kept().await;
+                return Ok(());
+            }
             event = events.recv() => match event {
                 None => return Ok(()),
                 Some(SimEvent::Ready) => {
-                    let swept = sweep(&mut inbound, &sim, &shutdown).await;
+                    let swept = taker.sweep(&shutdown).await;
                     if swept.is_ok() {
                         tracing::info!(
                             "serving: the modem is ready and every message stored on it was taken"
@@ -103,7 +114,7 @@ pub async fn run<S: SimStorage>(
                     }
                     swept
                 }
-                Some(SimEvent::Stored(slot)) => take_slot(&mut inbound, &sim, slot).await,
+                Some(SimEvent::Stored(slot)) => taker.take_slot(slot).await,
                 Some(SimEvent::Delivered(pdu)) => {
                     let received = Received {
                         storage: "direct".into(),
@@ -111,17 +122,21 @@ pub async fn run<S: SimStorage>(
                         pdu,
                         read_at: Timestamp::now(),
                     };
-                    inbound.take(received).await.map(drop)
+                    taker.inbound.take(received).await.map(drop)
                 }
             },
-            _ = tokio::time::sleep_until(next_poll) => {
-                next_poll = Instant::now() + sim_poll;
-                sweep(&mut inbound, &sim, &shutdown).await
+            _ = sleep_until_some(taker.delete_at) => {
+                taker.delete_kept().await;
+                Ok(())
             }
-            _ = sleep_until_some(expiry) => inbound.expire(Timestamp::now()).await,
+            _ = tokio::time::sleep_until(next_poll) => {
+                next_poll = Instant::now() + timing.poll;
+                taker.sweep(&shutdown).await
+            }
+            _ = sleep_until_some(expiry) => taker.inbound.expire(Timestamp::now()).await,
             _ = sleep_until_some(backlog_retry) => {
                 backlog_retry = None;
-                inbound.work_backlog().await
+                taker.inbound.work_backlog().await
             }
         };
         match outcome {
@@ -131,8 +146,8 @@ pub async fn run<S: SimStorage>(
                 tracing::error!(
                     "inbound: {err}; what is on the SIM stays there and is taken on the next look"
                 );
-                backlog_retry = Some(Instant::now() + db_retry);
-                next_poll = next_poll.min(Instant::now() + db_retry);
+                backlog_retry = Some(Instant::now() + timing.db_retry);
+                next_poll = next_poll.min(Instant::now() + timing.db_retry);
             }
         }
     }
@@ -151,69 +166,87 @@ fn instant_of(at: Timestamp) -> Instant {
     Instant::now() + Duration::try_from(wait).unwrap_or(Duration::ZERO)
 }
 
-/// Take everything stored, oldest slot first; stop early (at a safe point, between two
-/// PDUs) on shutdown.
-async fn sweep<S: SimStorage>(
-    inbound: &mut Inbound,
-    sim: &S,
-    shutdown: &Shutdown,
-) -> Result<(), DbError> {
-    let listed = match sim.list().await {
-        Ok(listed) => listed,
-        Err(err) => {
-            tracing::debug!("listing stored messages: {err}");
+/// The pipeline and the SIM, with the slots kept but not yet deleted.
+struct Taker<S> {
+    inbound: Inbound,
+    sim: S,
+    /// Committed to the database: safe to delete.
+    to_delete: Vec<Slot>,
+    /// When to delete them: [`DELETE_DELAY`] after the oldest.
+    delete_at: Option<Instant>,
+}
+
+impl<S: SimStorage> Taker<S> {
+    /// Take everything stored, oldest slot first; stop early (at a safe point, between two
+    /// PDUs) on shutdown.
+    async fn sweep(&mut self, shutdown: &Shutdown) -> Result<(), DbError> {
+        let listed = match self.sim.list().await {
+            Ok(listed) => listed,
+            Err(err) => {
+                tracing::debug!("listing stored messages: {err}");
+                return Ok(());
+            }
+        };
+        let listed: Vec<_> = listed
+            .into_iter()
+            .filter(|(slot, _)| !self.to_delete.contains(slot))
+            .collect();
+        if !listed.is_empty() {
+            tracing::info!(count = listed.len(), "messages found stored on the modem");
+        }
+        for (slot, pdu) in listed {
+            if shutdown.is_requested() {
+                break;
+            }
+            self.keep(slot, pdu).await?;
+        }
+        Ok(())
+    }
+
+    async fn take_slot(&mut self, slot: Slot) -> Result<(), DbError> {
+        if self.to_delete.contains(&slot) {
+            // A notification for a slot kept and not yet deleted cannot be a new message.
             return Ok(());
         }
-    };
-    if !listed.is_empty() {
-        tracing::info!(count = listed.len(), "messages found stored on the modem");
-    }
-    for (slot, pdu) in listed {
-        if shutdown.is_requested() {
-            break;
-        }
-        keep_then_delete(inbound, sim, slot, pdu).await?;
-    }
-    Ok(())
-}
-
-async fn take_slot<S: SimStorage>(
-    inbound: &mut Inbound,
-    sim: &S,
-    slot: Slot,
-) -> Result<(), DbError> {
-    match sim.read(&slot).await {
-        Ok(Some(pdu)) => keep_then_delete(inbound, sim, slot, pdu).await,
-        // Taken by a listing meanwhile.
-        Ok(None) => Ok(()),
-        Err(err) => {
-            tracing::warn!("reading the message at {slot}: {err}; it is taken on the next look");
-            Ok(())
+        match self.sim.read(&slot).await {
+            Ok(Some(pdu)) => self.keep(slot, pdu).await,
+            // Taken by a listing meanwhile.
+            Ok(None) => Ok(()),
+            Err(err) => {
+                tracing::warn!(
+                    "reading the message at {slot}: {err}; it is taken on the next look"
+                );
+                Ok(())
+            }
         }
     }
-}
 
-/// The one rule: commit first, delete after.
-async fn keep_then_delete<S: SimStorage>(
-    inbound: &mut Inbound,
-    sim: &S,
-    slot: Slot,
-    pdu: ReceivedPdu,
-) -> Result<(), DbError> {
-    let received = Received {
-        storage: slot.storage.clone(),
-        index: slot.index,
-        pdu,
-        read_at: Timestamp::now(),
-    };
-    inbound.take(received).await?;
-    if let Err(err) = sim.delete(&slot).await {
-        tracing::warn!(
-            "deleting the message at {slot}: {err}; it is kept in the database, and deleted on \
-             the next look"
-        );
+    /// The one rule: commit first, delete after (a moment later, see [`DELETE_DELAY`]).
+    async fn keep(&mut self, slot: Slot, pdu: ReceivedPdu) -> Result<(), DbError> {
+        let received = Received {
+            storage: slot.storage.clone(),
+            index: slot.index,
+            pdu,
+            read_at: Timestamp::now(),
+        };
+        self.inbound.take(received).await?;
+        self.to_delete.push(slot);
+        self.delete_at
+            .get_or_insert_with(|| Instant::now() + DELETE_DELAY);
+        Ok(())
     }
-    Ok(())
+
+    async fn delete_kept(&mut self) {
+        self.delete_at = None;
+        for slot in std::mem::take(&mut self.to_delete) {
+            if let Err(err) = self.sim.delete(&slot).await {
+                tracing::warn!(
+                    "deleting the message at {slot}: {err}; it is kept in the database, and \
+                     deleted on the next look"
+                );
+            }
+        }
+    }
 }
 
 #[cfg(test)]
