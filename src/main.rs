@@ -125,7 +125,8 @@ fn try_main() -> anyhow::Result<()> {
             let mut out = std::io::stdout();
             runtime.block_on(async {
                 if interactive {
-                    demo::interactive(virtual_modem::stdin_lines(), &mut out).await
+                    let prompt = std::io::IsTerminal::is_terminal(&std::io::stdin());
+                    demo::interactive(virtual_modem::stdin_lines(), prompt, &mut out).await
                 } else {
                     demo::scripted(&mut out).await
                 }

@@ -43,3 +43,38 @@ fn the_demo_plays_the_whole_conversation_and_exits_zero() {
     let left: Vec<_> = std::fs::read_dir(tmp.path()).unwrap().collect();
     assert!(left.is_empty(), "{left:?}");
 }
+
+#[test]
+fn the_interactive_demo_answers_what_is_typed() {
+    use std::io::Write;
+    let tmp = tempfile::tempdir().unwrap();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_shiftsms"))
+        .args(["demo", "--interactive"])
+        .env("TMPDIR", tmp.path())
+        .env_remove("RUST_LOG")
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(b"xyz222\n/as Bob\nXYZ222\n/quit\n")
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    let transcript = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{transcript}");
+    for expected in [
+        "Ann -> shiftsms: \"xyz222\"",
+        "shiftsms -> Ann: Request summary - Shift booked (1): XYZ222",
+        "shiftsms -> Bob: Request summary - Shift taken (1): XYZ222",
+        "XYZ222   Tue 14:00-22:00 Line 1     taken by Ann (+447400123456)",
+    ] {
+        assert!(
+            transcript.contains(expected),
+            "missing {expected:?} in:\n{transcript}"
+        );
+    }
+}

@@ -99,7 +99,8 @@ impl From<std::io::Error> for DemoError {
 
 /// The demo site: a virtual modem, a database, a running daemon.
 struct Site {
-    dir: TempDir,
+    /// Removed (with the database in it) when the site is dropped.
+    _dir: TempDir,
     db: PathBuf,
     vm: VirtualModem,
     trigger: super::shutdown::Trigger,
@@ -176,7 +177,7 @@ impl Site {
             };
         }
         Ok(Site {
-            dir,
+            _dir: dir,
             db,
             vm,
             trigger,
@@ -185,20 +186,17 @@ impl Site {
         })
     }
 
-    /// Stop the daemon at a safe point and wait for it.
-    async fn stop(self) -> Result<(), DemoError> {
+    /// Stop the daemon at a safe point and wait for it (the database stays readable until
+    /// the site is dropped).
+    async fn stop(&mut self) -> Result<(), DemoError> {
         self.trigger.fire();
-        match self.daemon.await {
-            Ok(result) => result?,
-            Err(join) => {
-                return Err(DemoError::Daemon(DaemonError::Task {
-                    task: "daemon",
-                    why: join.to_string(),
-                }));
-            }
+        match (&mut self.daemon).await {
+            Ok(result) => Ok(result?),
+            Err(join) => Err(DemoError::Daemon(DaemonError::Task {
+                task: "daemon",
+                why: join.to_string(),
+            })),
         }
-        drop(self.dir);
-        Ok(())
     }
 
     fn sent(&self) -> Vec<SentSms> {
@@ -299,6 +297,8 @@ pub async fn scripted(out: &mut impl Write) -> Result<(), DemoError> {
     let stopped = site.stop().await;
     result?;
     stopped?;
+    heading(out, "What the database says now (shiftsms stopped cleanly)")?;
+    database_summary(&site, out)?;
     writeln!(out)?;
     writeln!(
         out,
@@ -392,9 +392,6 @@ async fn play(site: &mut Site, out: &mut impl Write) -> Result<(), DemoError> {
         "  The agent ({AGENT}) would now be phoned through the modem; that voice dialler is \
          not built yet, so the callback waits in the callbacks table for it."
     )?;
-
-    heading(out, "What the database says now")?;
-    database_summary(site, out)?;
     Ok(())
 }
 
@@ -460,8 +457,11 @@ fn database_summary(site: &Site, out: &mut impl Write) -> Result<(), DemoError> 
 }
 
 /// `--interactive`: a person types the texts.
+/// `prompt`: show who is texting before each line (for a person at a terminal, not for
+/// piped input).
 pub async fn interactive(
     mut input: tokio::sync::mpsc::Receiver<String>,
+    prompt: bool,
     out: &mut impl Write,
 ) -> Result<(), DemoError> {
     let mut site = Site::start().await?;
@@ -484,12 +484,16 @@ pub async fn interactive(
     )?;
     let mut from = EMPLOYEES[0].1.to_string();
     loop {
-        write!(out, "{}> ", name_of(&from))?;
-        out.flush()?;
+        if prompt {
+            write!(out, "{}> ", name_of(&from))?;
+            out.flush()?;
+        }
         let line = tokio::select! {
             line = input.recv() => line,
             replies = wait_for_any(&site) => {
-                writeln!(out)?;
+                if prompt {
+                    writeln!(out)?;
+                }
                 for reply in replies {
                     says(out, "shiftsms", &name_of(&reply.to), &reply.text)?;
                 }
@@ -515,6 +519,9 @@ pub async fn interactive(
         } else if line == "/quit" {
             break;
         } else if !line.is_empty() {
+            if !prompt {
+                says(out, &name_of(&from), "shiftsms", &format!("{line:?}"))?;
+            }
             site.vm.deliver_sms(&from, line)?;
             // Show the answer before the next prompt, if it comes promptly.
             let want = site.shown + 1;
@@ -535,9 +542,10 @@ pub async fn interactive(
             }
         }
     }
+    site.stop().await?;
     writeln!(out)?;
     database_summary(&site, out)?;
-    site.stop().await
+    Ok(())
 }
 
 /// Completes with the messages sent since the last shown one, when there are any.

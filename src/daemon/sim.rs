@@ -98,8 +98,14 @@ pub async fn run<S: SimStorage>(
         let outcome = tokio::select! {
             biased;
             _ = shutdown.requested() => {
-                // Kept already; whatever the modem still accepts now is not read again.
-                taker.delete_kept().await;
+                // The modem is stopping too. What is left was kept: the next start reads it
+                // again, finds it kept, and deletes it.
+                if !taker.to_delete.is_empty() {
+                    tracing::debug!(
+                        count = taker.to_delete.len(),
+                        "kept messages left on the SIM until the next start"
+                    );
+                }
                 return Ok(());
             }
             event = events.recv() => match event {
