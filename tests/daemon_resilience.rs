@@ -127,8 +127,8 @@ async fn killed_mid_broadcast_and_restarted_everyone_ends_with_one_copy() {
     // The slow profile, with a shorter network delay so 50 recipients take seconds, not
     // minutes; the kill still lands while a PDU is on the wire.
     let profile = Profile {
-        response_delay: DelayRange::millis(20, 80),
-        cmgs_delay: DelayRange::millis(200, 500),
+        response_delay: DelayRange::millis(10, 40),
+        cmgs_delay: DelayRange::millis(100, 250),
         ..Profile::slow()
     };
     let (site, people) = site_with_staff(
