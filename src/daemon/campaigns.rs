@@ -173,7 +173,6 @@ pub async fn watch(
             .await;
         match looked {
             Ok((noticed, finished)) => {
-                let mut started = false;
                 for campaign in noticed {
                     match campaign {
                         Noticed::Started {
@@ -182,7 +181,6 @@ pub async fn watch(
                             parts,
                             seed,
                         } => {
-                            started = true;
                             tracing::info!(
                                 campaign = %id,
                                 recipients,
@@ -200,15 +198,14 @@ pub async fn watch(
                 for (id, progress) in finished {
                     log_finished(&id, &progress);
                 }
-                if started {
-                    outbox.notify_one();
-                }
             }
             Err(DbError::Stopped(stopped)) => return Err(stopped),
             Err(DbError::Store(err)) => {
                 tracing::error!("looking for new campaigns: {err}; trying again shortly");
             }
         }
+        // Even after an error: the campaigns started before it are committed and queued.
+        outbox.notify_one();
         tokio::select! {
             _ = shutdown.requested() => return Ok(()),
             changed = changes.changed() => {

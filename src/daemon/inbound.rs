@@ -151,6 +151,9 @@ pub struct Inbound {
     rules: Arc<Rules>,
     country: DefaultCountry,
     assembler: Assembler<PartId>,
+    /// Whole messages out of the assembler whose recording failed on the database (a lock
+    /// held past the busy timeout): recorded by the next [`Inbound::work_backlog`].
+    unrecorded: Vec<Assembled<PartId>>,
     /// Poked whenever a reply was queued, so the sender does not wait for its next look.
     outbox: Arc<Notify>,
 }
@@ -170,6 +173,7 @@ impl Inbound {
             rules,
             country,
             assembler: Assembler::new(part_timeout),
+            unrecorded: Vec::new(),
             outbox,
         };
         let pending = inbound
@@ -302,23 +306,38 @@ impl Inbound {
         self.assembler.next_deadline()
     }
 
-    /// Record the message and act on it in one transaction.
+    /// Record the message and act on it in one transaction (kept in memory to try again if
+    /// the database refuses).
     async fn record_and_act(&mut self, message: Assembled<PartId>) -> Result<(), DbError> {
         let rules = self.rules.clone();
         let sender = classify(&message.sender, self.country);
-        let acted = self
+        let attempt = message.clone();
+        let recorded = self
             .db
-            .run(move |store| record_and_act(store, &message, &sender, &rules))
-            .await?;
-        if let Some((id, acted)) = acted {
-            self.acted(id, &acted);
+            .run(move |store| record_and_act(store, &attempt, &sender, &rules))
+            .await;
+        match recorded {
+            Ok(Some((id, acted))) => self.acted(id, &acted),
+            Ok(None) => {}
+            Err(err) => {
+                self.unrecorded.push(message);
+                return Err(err);
+            }
         }
         Ok(())
     }
 
-    /// Act on every message recorded but not acted on (after a restart, or after acting
-    /// failed on a lock), oldest first.
-    pub async fn work_backlog(&self) -> Result<(), DbError> {
+    /// Record what could not be recorded, then act on every message recorded but not acted
+    /// on (after a restart, or after acting failed on a lock), oldest first.
+    pub async fn work_backlog(&mut self) -> Result<(), DbError> {
+        let mut waiting = std::mem::take(&mut self.unrecorded).into_iter();
+        while let Some(message) = waiting.next() {
+            if let Err(err) = self.record_and_act(message).await {
+                // That one is back in the list; keep the others too, in order.
+                self.unrecorded.extend(waiting);
+                return Err(err);
+            }
+        }
         let rules = self.rules.clone();
         let done = self
             .db

@@ -180,14 +180,14 @@ async fn serve(
     // Our own signal: fired by the caller's, or by a task that failed.
     let (trigger, shutdown) = Shutdown::new();
     let trigger = Arc::new(trigger);
-    {
+    let forward = {
         let trigger = trigger.clone();
         let outer = outer.clone();
         tokio::spawn(async move {
             outer.requested().await;
             trigger.fire();
-        });
-    }
+        })
+    };
 
     let rules = Arc::new(Rules::from_config(&config));
     let outbox = Arc::new(Notify::new());
@@ -288,6 +288,7 @@ async fn serve(
             why: err.to_string(),
         });
     }
+    forward.abort();
     health.send_replace(Health::Stopped);
     match failure {
         Some(err) => Err(err),

@@ -33,7 +33,11 @@ use super::in_flight::{self, Doubt, Resolution};
 use super::shutdown::Shutdown;
 use crate::config::OutboxSettings;
 use crate::modem::pdu::{Address, EncodeError, Pdu, SubmitOptions, encode_submit};
-use crate::store::outbox::{OutboundMessage, Progress};
+use crate::store::outbox::{MessageId, OutboundMessage, Progress};
+use crate::store::{Store, StoreError};
+
+/// Longest wait with nothing due before looking at the outbox again.
+const IDLE_LOOK: Duration = Duration::from_secs(60);
 
 /// Wait after the modem refused a part as unavailable, before looking again.
 const UNAVAILABLE_PAUSE: Duration = Duration::from_millis(500);
@@ -213,9 +217,13 @@ impl<T: Transmitter> OutboxSender<T> {
             }
         };
         // Retry times are stored to the second: wake just after the one that is due.
-        let wait = wakeup.map_or(Duration::from_secs(3600), |at| {
+        // Every way something gets queued also wakes this task; looking once a minute anyway
+        // costs one query and bounds the damage of a wake-up that was missed.
+        let wait = wakeup.map_or(IDLE_LOOK, |at| {
             let until = at.duration_since(Timestamp::now()) + SignedDuration::from_millis(1_001);
-            Duration::try_from(until).unwrap_or(Duration::ZERO)
+            Duration::try_from(until)
+                .unwrap_or(Duration::ZERO)
+                .min(IDLE_LOOK)
         });
         tokio::select! {
             _ = self.shutdown.requested() => {}
@@ -228,6 +236,27 @@ impl<T: Transmitter> OutboxSender<T> {
             _ = tokio::time::sleep(wait) => {}
         }
         Ok(())
+    }
+
+    /// Record what became of a part that went to the modem. A lock held by a person past the
+    /// busy timeout is waited out (the outcome is known only here, in memory; given up, the
+    /// part would count as in doubt at the next start), unless shutdown comes first.
+    async fn record<R, F>(&self, what: &str, job: F) -> Result<R, DbError>
+    where
+        F: FnOnce(&mut Store) -> Result<R, StoreError> + Send + Clone + 'static,
+        R: Send + 'static,
+    {
+        loop {
+            match self.db.run(job.clone()).await {
+                Err(DbError::Store(err)) if err.is_locked() => {
+                    tracing::warn!("{what}: {err}; trying again");
+                    if !self.nap(self.db_retry).await {
+                        return Err(DbError::Store(err));
+                    }
+                }
+                other => return other,
+            }
+        }
     }
 
     /// Sleep, unless shutdown comes first (then `false`).
@@ -310,7 +339,7 @@ impl<T: Transmitter> OutboxSender<T> {
             match began {
                 Ok(()) => {}
                 // Cancelled (STOP) or changed by a person since it was picked: leave it.
-                Err(DbError::Store(crate::store::StoreError::WrongState { found, .. })) => {
+                Err(DbError::Store(StoreError::WrongState { found, .. })) => {
                     tracing::info!(outbox = id.0, "not sent: it is {found} now");
                     return Ok(Turn::Done);
                 }
@@ -321,8 +350,7 @@ impl<T: Transmitter> OutboxSender<T> {
             match result {
                 Ok(reference) => {
                     let progress = self
-                        .db
-                        .run(move |store| {
+                        .record("recording a sent part", move |store| {
                             let tx = store.transaction()?;
                             let progress =
                                 tx.outbox()
@@ -344,13 +372,12 @@ impl<T: Transmitter> OutboxSender<T> {
                         outbox = id.0,
                         "not sent, the modem is unavailable ({reason}); it waits for the modem"
                     );
-                    self.db
-                        .run(move |store| {
-                            let tx = store.transaction()?;
-                            tx.outbox().withdraw_attempt(id, &reason)?;
-                            tx.commit()
-                        })
-                        .await?;
+                    self.record("recording a withdrawn attempt", move |store| {
+                        let tx = store.transaction()?;
+                        tx.outbox().withdraw_attempt(id, &reason)?;
+                        tx.commit()
+                    })
+                    .await?;
                     // The modem said it was ready a moment ago: give it time to say otherwise
                     // rather than spin.
                     if !self.nap(UNAVAILABLE_PAUSE).await {
@@ -367,8 +394,7 @@ impl<T: Transmitter> OutboxSender<T> {
                     let attempts_left = attempt < self.settings.max_attempts;
                     let retry_at = self.retry_at(attempt);
                     let resolution = self
-                        .db
-                        .run(move |store| {
+                        .record("recording a part in doubt", move |store| {
                             let tx = store.transaction()?;
                             let doubt = Doubt {
                                 seq,
@@ -417,18 +443,13 @@ impl<T: Transmitter> OutboxSender<T> {
             .unwrap_or(Timestamp::MAX)
     }
 
-    async fn requeue(
-        &self,
-        id: crate::store::outbox::MessageId,
-        why: String,
-    ) -> Result<(), DbError> {
-        self.db
-            .run(move |store| {
-                let tx = store.transaction()?;
-                tx.outbox().attempt_failed(id, &why, Timestamp::now())?;
-                tx.commit()
-            })
-            .await
+    async fn requeue(&self, id: MessageId, why: String) -> Result<(), DbError> {
+        self.record("putting a message back in the queue", move |store| {
+            let tx = store.transaction()?;
+            tx.outbox().attempt_failed(id, &why, Timestamp::now())?;
+            tx.commit()
+        })
+        .await
     }
 
     /// A `+CMS ERROR` or a missing prompt: retry with backoff, or give up.
@@ -448,13 +469,12 @@ impl<T: Transmitter> OutboxSender<T> {
                 "message failed for good: {reason}"
             );
             let stored = reason.clone();
-            self.db
-                .run(move |store| {
-                    let tx = store.transaction()?;
-                    tx.outbox().fail(id, &stored, Timestamp::now())?;
-                    tx.commit()
-                })
-                .await?;
+            self.record("recording a failed message", move |store| {
+                let tx = store.transaction()?;
+                tx.outbox().fail(id, &stored, Timestamp::now())?;
+                tx.commit()
+            })
+            .await?;
             let parts = u8::try_from(encode(message).map_or(1, |p| p.len())).unwrap_or(1);
             return self.finished(message, parts, "failed", Some(&reason)).await;
         }
@@ -466,13 +486,12 @@ impl<T: Transmitter> OutboxSender<T> {
             "attempt {attempt} of {max} failed ({reason}); retrying in {}s",
             delay.as_secs()
         );
-        self.db
-            .run(move |store| {
-                let tx = store.transaction()?;
-                tx.outbox().attempt_failed(id, &reason, retry_at)?;
-                tx.commit()
-            })
-            .await
+        self.record("recording a failed attempt", move |store| {
+            let tx = store.transaction()?;
+            tx.outbox().attempt_failed(id, &reason, retry_at)?;
+            tx.commit()
+        })
+        .await
     }
 
     /// Log the end of a message (with its campaign's progress) and finish its campaign if

@@ -301,3 +301,31 @@ async fn a_part_that_never_comes_does_not_leave_the_employee_unanswered() {
     );
     assert_eq!(taken_by(&mut store, "XYZ123"), None);
 }
+
+#[tokio::test]
+async fn a_message_the_database_refused_to_record_is_recorded_on_the_next_try() {
+    let site = site();
+    let (mut inbound, db, thread) = pipeline(&site).await;
+    let person = rusqlite::Connection::open(&site.path).unwrap();
+    person
+        .execute_batch(
+            "CREATE TRIGGER refuse BEFORE INSERT ON inbound_messages
+             BEGIN SELECT RAISE(ABORT, 'disk trouble'); END;",
+        )
+        .unwrap();
+    let pdu = deliver(&Address::international(ANN), "XYZ123", 1).remove(0);
+    // The PDU is kept (the SIM may let go of it), the message could not be recorded.
+    assert!(inbound.take(received(pdu.clone(), 1)).await.is_err());
+    assert!(matches!(
+        inbound.take(received(pdu, 1)).await.unwrap(),
+        Taken::Duplicate(_)
+    ));
+    person.execute_batch("DROP TRIGGER refuse").unwrap();
+    inbound.work_backlog().await.unwrap();
+    drop((inbound, db));
+    thread.join();
+
+    let mut store = Store::open(&site.path).unwrap();
+    assert_eq!(taken_by(&mut store, "XYZ123").as_deref(), Some(ANN));
+    assert_eq!(replies(&mut store).len(), 1);
+}

@@ -313,3 +313,58 @@ async fn a_campaign_finishes_when_its_last_message_is_sent() {
     );
     assert_eq!((campaign.1.sent, campaign.1.pending), (3, 0));
 }
+
+/// The outcome of a part is known only in memory until it is recorded: a person holding the
+/// database locked at that moment must not turn a sent message into one in doubt.
+#[tokio::test]
+async fn a_sent_part_is_recorded_even_if_the_database_is_locked_for_a_while() {
+    struct LockingFake {
+        path: std::path::PathBuf,
+        given: Mutex<usize>,
+    }
+    impl Transmitter for Arc<LockingFake> {
+        async fn ready(&self) {}
+        async fn transmit(&self, _part: &Pdu) -> Result<u8, TransmitError> {
+            // A person opens a write transaction while the part is on the wire.
+            let conn = rusqlite::Connection::open(&self.path).unwrap();
+            conn.execute_batch("BEGIN IMMEDIATE").unwrap();
+            std::thread::spawn(move || {
+                std::thread::sleep(Duration::from_millis(400));
+                conn.execute_batch("COMMIT").unwrap();
+            });
+            *self.given.lock().unwrap() += 1;
+            Ok(9)
+        }
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("shiftsms.db");
+    let store = Store::open_with_busy_timeout(&path, Duration::from_millis(50)).unwrap();
+    let (db, _thread) = Db::start(store, Duration::from_secs(1)).unwrap();
+    let rig = Rig {
+        db,
+        wake: Arc::new(Notify::new()),
+    };
+    let id = rig
+        .queue(phone(1), "Shift booked: XYZ123", Kind::Reply)
+        .await;
+    let fake = Arc::new(LockingFake {
+        path,
+        given: Mutex::new(0),
+    });
+    let (trigger, shutdown) = Shutdown::new();
+    let sender = OutboxSender::new(
+        rig.db.clone(),
+        fake.clone(),
+        settings(),
+        rig.wake.clone(),
+        shutdown,
+        Duration::from_millis(50),
+    );
+    let task = tokio::spawn(sender.run());
+    rig.wait_until_settled().await;
+    trigger.fire();
+    task.await.unwrap().unwrap();
+    assert_eq!(*fake.given.lock().unwrap(), 1);
+    let message = rig.message(id).await;
+    assert_eq!(message.state, OutboxState::Sent, "{message:?}");
+}
