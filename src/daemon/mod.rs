@@ -52,7 +52,8 @@ pub struct Tuning {
     /// `INSERT` into `shift_campaigns` is noticed within this).
     pub db_poll: Duration,
     /// How long the parts of a multipart text wait for the rest before the text is acted on
-    /// with what arrived (gammu-smsd waits 600 s too).
+    /// with what arrived (parts of one text normally arrive seconds apart; a network holding
+    /// one back for minutes should not leave the employee without an answer for longer).
     pub part_timeout: Duration,
     /// How often the SIM is listed in case the modem dropped a `+CMTI` (gammu and
     /// ModemManager both learnt that modems do).

@@ -140,6 +140,10 @@ pub async fn route(
             }
             ModemEvent::Lost { reason } => {
                 health.send_replace(Health::ModemAway(reason.clone()));
+                if !ever_ready {
+                    // Never there yet: "waiting for the modem" says it better.
+                    continue;
+                }
                 tracing::warn!(
                     port = %port.display(),
                     "modem lost ({reason}): texts wait at the network and replies in the \
