@@ -44,8 +44,8 @@ use outbound::OutboxSender;
 use process::Rules;
 use shutdown::Shutdown;
 
-/// Timings that are not worth a config key, with defaults for a site; tests and the demo
-/// shorten them.
+/// Timings that are not worth a config key, with defaults for a site (`shiftsms run` and the
+/// demo use them as they are; a library caller may change them).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Tuning {
     /// How often the database thread looks for other connections' commits (a person's
