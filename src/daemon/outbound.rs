@@ -305,6 +305,8 @@ impl<T: Transmitter> OutboxSender<T> {
         let of = u8::try_from(pdus.len()).unwrap_or(u8::MAX);
         let attempt = message.attempts + 1;
         let mut seq = message.first_unsent_part();
+        // Whether this turn moved the message to `sending` (and must put it back if it stops).
+        let mut begun = false;
         loop {
             let Some(pdu) = pdus.get(usize::from(seq) - 1) else {
                 // Sent parts beyond what the text encodes to: the text was edited by hand.
@@ -319,7 +321,7 @@ impl<T: Transmitter> OutboxSender<T> {
                 return Ok(Turn::Done);
             };
             if !self.throttle().await {
-                if seq > 1 {
+                if begun {
                     self.requeue(
                         id,
                         format!("shiftsms stopped between two parts; resuming at part {seq}"),
@@ -337,7 +339,7 @@ impl<T: Transmitter> OutboxSender<T> {
                 })
                 .await;
             match began {
-                Ok(()) => {}
+                Ok(()) => begun = true,
                 // Cancelled (STOP) or changed by a person since it was picked: leave it.
                 Err(DbError::Store(StoreError::WrongState { found, .. })) => {
                     tracing::info!(outbox = id.0, "not sent: it is {found} now");
