@@ -20,4 +20,5 @@
 
 pub mod csv;
 pub mod decode;
+pub mod import;
 pub mod rows;
