@@ -175,6 +175,17 @@ pub fn import_parsed(
                 summary: plan.summary,
             });
         }
+        if plan.changes.is_empty() {
+            // Nothing to write: no write lock taken at all.
+            return Ok(Outcome::Imported {
+                summary: plan.summary,
+                timing: Timing {
+                    total: started.elapsed(),
+                    write_lock: Duration::ZERO,
+                    attempts: attempt,
+                },
+            });
+        }
         let locked = Instant::now();
         let tx = store.transaction()?;
         if apply(&tx, &plan, now)? {

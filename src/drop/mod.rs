@@ -20,5 +20,8 @@
 
 pub mod csv;
 pub mod decode;
+pub mod files;
 pub mod import;
+pub mod report;
 pub mod rows;
+pub mod watcher;

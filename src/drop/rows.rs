@@ -35,6 +35,15 @@ impl Kind {
         }
     }
 
+    /// "a shifts file", "an employees file".
+    pub fn a_file(self) -> &'static str {
+        match self {
+            Kind::Employees => "an employees file",
+            Kind::Shifts => "a shifts file",
+            Kind::Campaigns => "a campaigns file",
+        }
+    }
+
     /// The columns of this kind, the key column first.
     pub fn fields(self) -> &'static [Field] {
         match self {
@@ -572,9 +581,10 @@ fn check_header(
                     line,
                     at(None),
                     format!(
-                        "{:?} is not a column of a {kind} file (its columns are {}); rename or \
+                        "{:?} is not a column of {} (its columns are {}); rename or \
                          delete the column",
                         raw.trim(),
+                        kind.a_file(),
                         kind.describe()
                     ),
                 ));
@@ -585,9 +595,10 @@ fn check_header(
                     line,
                     at(Some(*field)),
                     format!(
-                        "{} is a column of another kind of file, not of a {kind} file (its columns \
+                        "{} is a column of another kind of file, not of {} (its columns \
                          are {}); a file holds one kind of row",
                         field.name(),
+                        kind.a_file(),
                         kind.describe()
                     ),
                 ));
@@ -618,7 +629,8 @@ fn check_header(
                 line,
                 None,
                 format!(
-                    "a {kind} file needs a {} column (its columns are {})",
+                    "{} needs a {} column (its columns are {})",
+                    kind.a_file(),
                     field.name(),
                     kind.describe()
                 ),
