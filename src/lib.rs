@@ -11,6 +11,7 @@
 //! | [`store`] | SQLite: schema and migrations, one module per table family, every query; typed rows in and out | the database file; knows nothing of modems |
 //! | [`drop`] | the CSV drop folder and `shiftsms import`: decode, parse and check a file, import it all or nothing, watch the folder | the drop folder, the store
 //! | [`service`] | the rules: parse an employee's text, decide bookings and replies, render templates, phone numbers | nothing: pure functions |
+//! | [`virtual_modem`] | a GSM modem emulator on a pseudo-terminal, with the quirks of real families, driven by tests and the demo | a pty it creates |
 //!
 //! The binary (`src/main.rs`) only parses arguments, loads the config and calls in here.
 
@@ -22,3 +23,4 @@ pub mod drop;
 pub mod modem;
 pub mod service;
 pub mod store;
+pub mod virtual_modem;

@@ -1,6 +1,7 @@
 //! The `shiftsms` command line: parse arguments, load the config, call into the library.
 
 use std::path::PathBuf;
+use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 use jiff::Timestamp;
@@ -9,6 +10,7 @@ use shiftsms::admin::{self, AdminCommand};
 use shiftsms::config::Config;
 use shiftsms::drop::import::{ImportOptions, Mode, Outcome};
 use shiftsms::modem::pdu::gsm7;
+use shiftsms::virtual_modem::{self, PROFILE_NAMES, Profile, VmOptions};
 
 #[derive(Debug, Parser)]
 #[command(version, about, arg_required_else_help = true)]
@@ -44,6 +46,22 @@ enum Command {
     },
     #[command(flatten)]
     Admin(AdminCommand),
+    /// Run a virtual GSM modem on a pseudo-terminal and print its device path, so `shiftsms
+    /// run` can be tried without hardware (point `[modem] port` at it). Ctrl-C stops it.
+    VirtualModem {
+        /// Modem family to imitate: generic, huawei, simcom, slow or flaky.
+        #[arg(long, default_value = "generic")]
+        profile: String,
+        /// Keep this symlink pointing at the modem's port, like /dev/serial/by-id/... .
+        #[arg(long)]
+        link: Option<PathBuf>,
+        /// SIM PIN the modem asks for (none by default).
+        #[arg(long)]
+        pin: Option<String>,
+        /// Seed for the profile's random delays, failures and noise.
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -52,7 +70,20 @@ enum ConfigAction {
     Check,
 }
 
-fn main() -> anyhow::Result<()> {
+/// Errors end the program with one readable line (the error and its causes) and exit status 1:
+/// the people reading them are site managers and IT staff, not Rust developers, so no
+/// backtrace even when `RUST_BACKTRACE` happens to be set.
+fn main() -> ExitCode {
+    match try_main() {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(err) => {
+            eprintln!("Error: {err:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn try_main() -> anyhow::Result<()> {
     let cli = Cli::parse();
     match cli.command {
         Command::SmsCost { text } => {
@@ -111,6 +142,33 @@ fn main() -> anyhow::Result<()> {
                 now: Timestamp::now(),
             };
             admin::run(&command, &ctx, &mut std::io::stdout().lock())?;
+        }
+        Command::VirtualModem {
+            profile,
+            link,
+            pin,
+            seed,
+        } => {
+            let Some(profile) = Profile::by_name(&profile) else {
+                anyhow::bail!(
+                    "unknown profile {profile:?}; known: {}",
+                    PROFILE_NAMES.join(", ")
+                );
+            };
+            let options = VmOptions {
+                profile,
+                pin,
+                symlink: link,
+                seed,
+                ..VmOptions::default()
+            };
+            let runtime = tokio::runtime::Runtime::new()?;
+            runtime.block_on(virtual_modem::run_standalone(
+                options,
+                virtual_modem::stdin_lines(),
+                std::io::stdout(),
+                virtual_modem::interrupted(),
+            ))?;
         }
     }
     Ok(())
