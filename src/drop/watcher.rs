@@ -68,6 +68,8 @@ use crate::store::Store;
 pub const DEFAULT_SETTLE: Duration = Duration::from_secs(1);
 /// How often the folder is scanned for files no event announced (NFS/SMB, lost events).
 pub const DEFAULT_RESCAN: Duration = Duration::from_secs(10);
+/// The shortest rescan interval honoured.
+pub const MIN_RESCAN: Duration = Duration::from_millis(100);
 /// A file being written with no event for this long is looked at as if found by a rescan.
 pub const STALE_WRITING: Duration = Duration::from_secs(600);
 
@@ -105,6 +107,11 @@ pub async fn watch(
     shutdown: impl Future<Output = ()>,
 ) {
     let dir = std::path::absolute(&dir).unwrap_or(dir);
+    // A zero interval would turn a retry into a busy loop.
+    let settings = WatchSettings {
+        rescan: settings.rescan.max(MIN_RESCAN),
+        ..settings
+    };
     tracing::info!(dir = %dir.display(), "watching the drop folder for CSV files");
     let (events_tx, mut events) = mpsc::unbounded_channel();
     let mut folder = Folder::new(dir.clone(), db_path.clone(), settings, events_tx);
