@@ -1140,4 +1140,40 @@ mod tests {
             .collect();
         assert_eq!(got, ["A", "B", "Z", "AA", "AB", "AZ", "BA", "ZZ", "AAA"]);
     }
+
+    fn csvish() -> impl proptest::strategy::Strategy<Value = Vec<u8>> {
+        use proptest::prelude::*;
+        let piece = prop_oneof![
+            Just(b"shift_id,shift_info\r\n".to_vec()),
+            Just(b"phone;name;subscribed\n".to_vec()),
+            Just(b"campaign_id\tshifts\n".to_vec()),
+            Just(b"\xEF\xBB\xBF".to_vec()),
+            Just(b"\xFF\xFE".to_vec()),
+            Just(b"\"".to_vec()),
+            Just(b",".to_vec()),
+            Just(b";".to_vec()),
+            Just(b"\r".to_vec()),
+            Just(b"\n".to_vec()),
+            "[A-Za-z0-9 +]{0,12}".prop_map(String::into_bytes),
+            prop::collection::vec(any::<u8>(), 0..6),
+        ];
+        prop::collection::vec(piece, 0..24).prop_map(|pieces| pieces.concat())
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(512))]
+
+        #[test]
+        fn any_bytes_are_answered_without_panic(bytes in proptest::prelude::any::<Vec<u8>>()) {
+            let _ = parse(&bytes, gb());
+        }
+
+        #[test]
+        fn csv_like_bytes_are_answered_without_panic(bytes in csvish()) {
+            match parse(&bytes, gb()) {
+                Ok(parsed) => proptest::prop_assert!(!parsed.drafts.is_empty()),
+                Err(rejected) => proptest::prop_assert!(!rejected.problems.is_empty()),
+            }
+        }
+    }
 }
