@@ -665,3 +665,148 @@ fn relative(dir: &Path, path: &Path) -> String {
 fn local_now() -> jiff::ZonedDateTime {
     Timestamp::now().to_zoned_datetime(TimeZone::system())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use notify::event::{CreateKind, DataChange, Flag, RemoveKind};
+
+    fn folder() -> Folder {
+        let (tx, _rx) = mpsc::unbounded_channel();
+        Folder::new(
+            PathBuf::from("/drop"),
+            PathBuf::from("/db"),
+            WatchSettings::new(ImportOptions::default()),
+            tx,
+        )
+    }
+
+    fn event(kind: EventKind, paths: &[&str]) -> notify::Result<Event> {
+        let mut event = Event::new(kind);
+        for path in paths {
+            event = event.add_path(PathBuf::from(path));
+        }
+        Ok(event)
+    }
+
+    fn state(folder: &Folder, path: &str) -> Option<Seen> {
+        folder.files.get(Path::new(path)).copied()
+    }
+
+    #[test]
+    fn a_file_is_due_only_after_its_writer_closes_it() {
+        let mut f = folder();
+        let t = Instant::now();
+        let file = "/drop/shifts.csv";
+        f.on_event(event(EventKind::Create(CreateKind::File), &[file]), t);
+        assert_eq!(state(&f, file), Some(Seen::Writing { last_event: t }));
+        let t1 = t + Duration::from_millis(10);
+        f.on_event(
+            event(
+                EventKind::Modify(ModifyKind::Data(DataChange::Any)),
+                &[file],
+            ),
+            t1,
+        );
+        assert_eq!(state(&f, file), Some(Seen::Writing { last_event: t1 }));
+        // Our own read opens and closes it: nothing changes.
+        f.on_event(
+            event(
+                EventKind::Access(AccessKind::Close(AccessMode::Read)),
+                &[file],
+            ),
+            t1,
+        );
+        assert_eq!(state(&f, file), Some(Seen::Writing { last_event: t1 }));
+        let closed = t1 + Duration::from_millis(10);
+        f.on_event(
+            event(
+                EventKind::Access(AccessKind::Close(AccessMode::Write)),
+                &[file],
+            ),
+            closed,
+        );
+        let due = Seen::Due {
+            at: closed + DEFAULT_SETTLE,
+            expect: Expect::Closed,
+        };
+        assert_eq!(state(&f, file), Some(due));
+        f.next_rescan = closed + DEFAULT_RESCAN;
+        assert_eq!(f.next_wake(), closed + DEFAULT_SETTLE);
+        // Reopened for writing within the settle time: writing again.
+        f.on_event(
+            event(
+                EventKind::Modify(ModifyKind::Data(DataChange::Any)),
+                &[file],
+            ),
+            closed,
+        );
+        assert!(matches!(state(&f, file), Some(Seen::Writing { .. })));
+    }
+
+    #[test]
+    fn renames_removals_and_names_that_are_not_ours() {
+        let mut f = folder();
+        let t = Instant::now();
+        f.on_event(
+            event(
+                EventKind::Modify(ModifyKind::Name(RenameMode::To)),
+                &["/drop/a.csv"],
+            ),
+            t,
+        );
+        assert!(matches!(
+            state(&f, "/drop/a.csv"),
+            Some(Seen::Due {
+                expect: Expect::Closed,
+                ..
+            })
+        ));
+        f.on_event(
+            event(
+                EventKind::Modify(ModifyKind::Name(RenameMode::Both)),
+                &["/drop/a.csv", "/drop/b.csv"],
+            ),
+            t,
+        );
+        assert_eq!(state(&f, "/drop/a.csv"), None);
+        assert!(matches!(state(&f, "/drop/b.csv"), Some(Seen::Due { .. })));
+        f.on_event(
+            event(EventKind::Remove(RemoveKind::File), &["/drop/b.csv"]),
+            t,
+        );
+        assert_eq!(state(&f, "/drop/b.csv"), None);
+        for path in [
+            "/drop/~$a.csv",
+            "/drop/a.xlsx",
+            "/drop/processed/a.csv",
+            "/elsewhere/a.csv",
+        ] {
+            f.on_event(event(EventKind::Create(CreateKind::File), &[path]), t);
+            assert_eq!(state(&f, path), None, "{path}");
+        }
+    }
+
+    #[test]
+    fn lost_events_mean_look_again() {
+        let mut f = folder();
+        let t = Instant::now() + Duration::from_secs(60);
+        f.on_event(
+            event(EventKind::Create(CreateKind::File), &["/drop/a.csv"]),
+            t,
+        );
+        f.on_event(Ok(Event::new(EventKind::Other).set_flag(Flag::Rescan)), t);
+        assert_eq!(
+            state(&f, "/drop/a.csv"),
+            Some(Seen::Due {
+                at: t + DEFAULT_SETTLE,
+                expect: Expect::Look
+            })
+        );
+        assert!(f.next_wake() <= t);
+        // The folder itself removed: the watch is dropped and the folder looked at soon.
+        f.on_event(event(EventKind::Remove(RemoveKind::Folder), &["/drop"]), t);
+        assert!(f.watch.is_none());
+        assert_eq!(f.next_rescan, t + DEFAULT_SETTLE);
+    }
+}
