@@ -3,12 +3,14 @@
 use std::path::PathBuf;
 use std::process::ExitCode;
 
+use anyhow::Context;
 use clap::{Parser, Subcommand};
 use jiff::Timestamp;
 use jiff::tz::TimeZone;
 use shiftsms::admin::{self, AdminCommand};
 use shiftsms::config::Config;
 use shiftsms::drop::import::{ImportOptions, Mode, Outcome};
+use shiftsms::modem;
 use shiftsms::modem::pdu::gsm7;
 use shiftsms::virtual_modem::{self, PROFILE_NAMES, Profile, VmOptions};
 
@@ -44,6 +46,11 @@ enum Command {
         #[arg(long)]
         dry_run: bool,
     },
+    /// The GSM modem.
+    Modem {
+        #[command(subcommand)]
+        action: ModemAction,
+    },
     #[command(flatten)]
     Admin(AdminCommand),
     /// Run a virtual GSM modem on a pseudo-terminal and print its device path, so `shiftsms
@@ -61,6 +68,22 @@ enum Command {
         /// Seed for the profile's random delays, failures and noise.
         #[arg(long, default_value_t = 1)]
         seed: u64,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum ModemAction {
+    /// List serial ports with their USB ids and stable /dev/serial/by-id names.
+    List,
+    /// Open the modem, run the init sequence, and show model, IMEI, SIM, operator,
+    /// registration, signal, SMS centre, storage and refused init steps.
+    Probe {
+        /// Probe this port instead of `[modem] port` (no config file needed).
+        #[arg(long)]
+        port: Option<PathBuf>,
+        /// Baud rate with --port.
+        #[arg(long, default_value_t = 115_200, requires = "port")]
+        baud: u32,
     },
 }
 
@@ -131,6 +154,43 @@ fn try_main() -> anyhow::Result<()> {
                     file.display(),
                     problems.len()
                 );
+            }
+        }
+        Command::Modem {
+            action: ModemAction::List,
+        } => {
+            let ports = modem::ports::list_ports()?;
+            if ports.is_empty() {
+                println!("no serial ports found (is the modem plugged in?)");
+            }
+            for port in ports {
+                println!("{port}");
+            }
+        }
+        Command::Modem {
+            action: ModemAction::Probe { port, baud },
+        } => {
+            let settings = match port {
+                Some(port) => modem::ModemSettings::new(port, baud, None),
+                None => {
+                    let config = Config::load(&cli.config)?;
+                    let pin = config
+                        .modem
+                        .pin
+                        .as_deref()
+                        .map(modem::Pin::new)
+                        .transpose()
+                        .context("modem.pin")?;
+                    modem::ModemSettings::new(config.modem.port, config.modem.baud, pin)
+                }
+            };
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()?;
+            let report = runtime.block_on(modem::probe::probe(&settings))?;
+            print!("{report}");
+            if let Some(stopped) = report.stopped {
+                anyhow::bail!("the modem is not usable: {stopped}");
             }
         }
         Command::Admin(command) => {
