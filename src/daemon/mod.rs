@@ -35,6 +35,8 @@ use tokio::sync::{Notify, mpsc, watch};
 use tokio::task::JoinSet;
 
 use crate::config::Config;
+use crate::drop::import::ImportOptions;
+use crate::drop::watcher::{self, WatchSettings};
 use crate::modem::{self, ModemSettings, Pin};
 use crate::store::{Store, StoreError};
 use db::{Db, DbError, DbStopped};
@@ -147,11 +149,11 @@ pub async fn run(config: Config, tuning: Tuning, shutdown: Shutdown) -> Result<(
 /// | inbound | SIM listing and reading, store then delete, multipart assembly and expiry, acting on texts ([`sim`], [`inbound`]) |
 /// | outbox sender | sends what is queued, one part at a time ([`outbound`]) |
 /// | campaign watcher | turns new `shift_campaigns` rows into broadcasts ([`campaigns`]) |
+/// | drop-folder watcher | imports CSV files saved into `[drop] dir` ([`crate::drop::watcher`]), on a database connection of its own: the database thread notices its commits like a person's |
 ///
-/// Tasks still to come join the [`JoinSet`] below: the CSV drop-folder watcher (issue 5,
-/// with a database connection of its own: the watcher notices its commits), the callback
-/// dialler (issue 6, fed the call events by `modem events`), the heartbeat and systemd
-/// watchdog (issue 7, following [`Health`]).
+/// Tasks still to come join the [`JoinSet`] below: the callback dialler (issue 6, fed the
+/// call events by `modem events`), the heartbeat and systemd watchdog (issue 7, following
+/// [`Health`]).
 ///
 /// If one task fails (the database thread died), the others are asked to stop too and the
 /// error is returned.
@@ -257,8 +259,24 @@ async fn serve(
             ("campaign watcher", result)
         }
     });
-    // Issue 5 (CSV drop folder), issue 6 (callback dialler) and issue 7 (heartbeat) add their
-    // tasks here.
+    tasks.spawn({
+        let settings = WatchSettings::new(ImportOptions {
+            default_country: config.phone.default_country,
+        });
+        let (dir, db_path) = (config.drop.dir.clone(), config.database.path.clone());
+        let shutdown = shutdown.clone();
+        async move {
+            watcher::watch(
+                dir,
+                db_path,
+                settings,
+                async move { shutdown.requested().await },
+            )
+            .await;
+            ("drop-folder watcher", Ok(()))
+        }
+    });
+    // Issue 6 (callback dialler) and issue 7 (heartbeat) add their tasks here.
 
     let mut failure = None;
     while let Some(joined) = tasks.join_next().await {
