@@ -9,6 +9,8 @@
 //! | [`modem`] | everything that speaks AT: serial transport, line framing, typed commands, the init sequence, the SMS PDU codec, voice calls | the serial port; knows nothing of shifts |
 //! | [`admin`] | the admin subcommands (shifts, employees, campaigns, queues) over the store, with aligned tables | the store |
 //! | [`store`] | SQLite: schema and migrations, one module per table family, every query; typed rows in and out | the database file; knows nothing of modems |
+//! | [`drop`] | the CSV drop folder and `shiftsms import`: decode, parse and check a file, import it all or nothing, watch the folder | the drop folder, the store |
+//! | [`daemon`] | `shiftsms run`: the tasks (inbound pipeline, outbox sender, campaign watcher, ...) joined under one shutdown signal, and `shiftsms demo` | the modem, the store, the rules |
 //! | [`service`] | the rules: parse an employee's text, decide bookings and replies, render templates, phone numbers | nothing: pure functions |
 //! | [`virtual_modem`] | a GSM modem emulator on a pseudo-terminal, with the quirks of real families, driven by tests and the demo | a pty it creates |
 //!
@@ -18,6 +20,8 @@
 
 pub mod admin;
 pub mod config;
+pub mod daemon;
+pub mod drop;
 pub mod modem;
 pub mod service;
 pub mod store;

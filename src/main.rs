@@ -9,6 +9,8 @@ use jiff::Timestamp;
 use jiff::tz::TimeZone;
 use shiftsms::admin::{self, AdminCommand};
 use shiftsms::config::Config;
+use shiftsms::daemon::{self, Tuning, demo, shutdown::Shutdown};
+use shiftsms::drop::import::{ImportOptions, Mode, Outcome};
 use shiftsms::modem;
 use shiftsms::modem::pdu::gsm7;
 use shiftsms::virtual_modem::{self, PROFILE_NAMES, Profile, VmOptions};
@@ -25,6 +27,16 @@ struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
+    /// The daemon, in the foreground: texts employees the shifts and acts on their replies
+    /// until SIGTERM or SIGINT. Logs to stderr (RUST_LOG=debug for more).
+    Run,
+    /// Try shiftsms without hardware or set-up: the daemon on a built-in virtual modem with
+    /// sample shifts and employees, playing a short conversation as a transcript.
+    Demo {
+        /// Type the employees' texts yourself instead.
+        #[arg(long)]
+        interactive: bool,
+    },
     /// Show how many SMS parts a text costs and in which alphabet (useful when writing templates).
     SmsCost {
         /// The text, as it would be sent.
@@ -34,6 +46,16 @@ enum Command {
     Config {
         #[command(subcommand)]
         action: ConfigAction,
+    },
+    /// Import a CSV file of shifts, employees or campaigns, all or nothing, as if it were
+    /// dropped into the drop folder (the file is left where it is).
+    Import {
+        /// The file: CSV UTF-8 (comma or semicolon) or Excel "Unicode Text", with a header row
+        /// naming its columns (shift_id,shift_info / phone,name / campaign_id,shifts).
+        file: PathBuf,
+        /// Check the file and say what it would change, without changing anything.
+        #[arg(long)]
+        dry_run: bool,
     },
     /// The GSM modem.
     Modem {
@@ -98,6 +120,29 @@ fn main() -> ExitCode {
 fn try_main() -> anyhow::Result<()> {
     let cli = Cli::parse();
     match cli.command {
+        Command::Run => {
+            let config = Config::load(&cli.config)?;
+            logging("info");
+            let runtime = tokio::runtime::Runtime::new()?;
+            runtime.block_on(async {
+                let shutdown = Shutdown::on(termination()?);
+                daemon::run(config, Tuning::default(), shutdown).await?;
+                anyhow::Ok(())
+            })?;
+        }
+        Command::Demo { interactive } => {
+            logging("warn");
+            let runtime = tokio::runtime::Runtime::new()?;
+            let mut out = std::io::stdout();
+            runtime.block_on(async {
+                if interactive {
+                    let prompt = std::io::IsTerminal::is_terminal(&std::io::stdin());
+                    demo::interactive(virtual_modem::stdin_lines(), prompt, &mut out).await
+                } else {
+                    demo::scripted(&mut out).await
+                }
+            })?;
+        }
         Command::SmsCost { text } => {
             let plan = gsm7::plan(&text);
             let alphabet = match plan.encoding {
@@ -122,6 +167,28 @@ fn try_main() -> anyhow::Result<()> {
                 config.database.path.display(),
                 config.agent.numbers.len()
             );
+        }
+        Command::Import { file, dry_run } => {
+            let config = Config::load(&cli.config)?;
+            let options = ImportOptions {
+                default_country: config.phone.default_country,
+            };
+            let mode = if dry_run { Mode::DryRun } else { Mode::Apply };
+            let outcome = shiftsms::drop::command::run(
+                &file,
+                &config.database.path,
+                options,
+                mode,
+                Timestamp::now(),
+                &mut std::io::stdout().lock(),
+            )?;
+            if let Outcome::Rejected { problems, .. } = outcome {
+                anyhow::bail!(
+                    "{} was not imported: {} problem(s), listed above",
+                    file.display(),
+                    problems.len()
+                );
+            }
         }
         Command::Modem {
             action: ModemAction::List,
@@ -199,4 +266,31 @@ fn try_main() -> anyhow::Result<()> {
         }
     }
     Ok(())
+}
+
+/// Log lines to stderr (journald picks them up under systemd); `RUST_LOG` overrides `default`.
+fn logging(default: &str) {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        // Colour codes only for a person at a terminal, never into journald or a file.
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+        .init();
+}
+
+/// Completes on SIGTERM (systemd stopping the unit) or SIGINT (Ctrl-C). The handlers are
+/// installed before this returns, so a signal that comes early is not lost.
+fn termination() -> std::io::Result<impl std::future::Future<Output = ()> + Send + 'static> {
+    use tokio::signal::unix::{SignalKind, signal};
+    let mut term = signal(SignalKind::terminate())?;
+    let mut int = signal(SignalKind::interrupt())?;
+    Ok(async move {
+        let name = tokio::select! {
+            _ = term.recv() => "SIGTERM",
+            _ = int.recv() => "SIGINT",
+        };
+        tracing::info!("{name} received: stopping at the next safe point");
+    })
 }

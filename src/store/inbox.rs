@@ -125,6 +125,14 @@ pub struct PendingPdu {
     pub read_at: Timestamp,
 }
 
+/// A stored PDU waiting for assembly, as the modem gave it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PendingRaw {
+    pub id: PduId,
+    pub bytes: Vec<u8>,
+    pub read_at: Timestamp,
+}
+
 /// A complete text to record.
 #[derive(Debug, Clone, Copy)]
 pub struct NewInbound<'a> {
@@ -326,6 +334,52 @@ impl<'t> Inbox<'t> {
         })
         .and_then(|rows| rows.collect())
         .map_err(|e| StoreError::sql(doing, e))
+    }
+
+    /// The raw bytes of every stored PDU not yet part of a message (the rows of
+    /// [`Inbox::pending_pdus`]), oldest first. After a restart the daemon decodes them again
+    /// (decoding is pure) to rebuild its multipart assembler from the PDUs themselves, with
+    /// every field the codec gives (the sender's type of number among them).
+    pub fn pending_raw(&self) -> Result<Vec<PendingRaw>, StoreError> {
+        let doing = "reading the raw PDUs waiting for assembly";
+        let mut stmt = self
+            .conn
+            .prepare_cached(
+                "SELECT id, pdu, read_at FROM inbound_pdus
+                  WHERE status IN ('new', 'part_waiting') ORDER BY id",
+            )
+            .map_err(|e| StoreError::sql(doing, e))?;
+        stmt.query_map([], |row| {
+            Ok(PendingRaw {
+                id: PduId(row.get(0)?),
+                bytes: row.get(1)?,
+                read_at: row.get::<_, Time>(2)?.0,
+            })
+        })
+        .and_then(|rows| rows.collect())
+        .map_err(|e| StoreError::sql(doing, e))
+    }
+
+    /// Take a stored part out of assembly for good (a second copy of a part already waiting,
+    /// a sequence number outside its message): it becomes `undecodable` with `reason`, so it
+    /// is kept for a field engineer and never waits again.
+    pub fn set_aside(&self, id: PduId, reason: &str) -> Result<(), StoreError> {
+        let changed = self
+            .conn
+            .prepare_cached(
+                "UPDATE inbound_pdus SET status = 'undecodable', error = ?2
+                  WHERE id = ?1 AND status IN ('new', 'part_waiting')",
+            )
+            .and_then(|mut stmt| stmt.execute(params![id.0, reason]))
+            .map_err(|e| StoreError::sql(format!("setting inbound PDU {} aside", id.0), e))?;
+        if changed == 0 {
+            return Err(StoreError::WrongState {
+                what: format!("inbound PDU {}", id.0),
+                expected: "new or part_waiting",
+                found: "another status, or missing".into(),
+            });
+        }
+        Ok(())
     }
 
     /// Record the complete message made of `pdus` (in order) and mark those PDUs assembled.

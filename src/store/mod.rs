@@ -12,6 +12,7 @@
 //! | [`inbox`] | `inbound_pdus`, `inbound_messages`: what the modem received |
 //! | [`outbox`] | `outbox`, `outbox_parts`: what is to be sent, part by part |
 //! | [`callbacks`] | `callbacks`: AGENT requests |
+//! | [`import`] | the conditional writes of a CSV import (shifts, employees, campaigns) |
 //!
 //! # Use
 //!
@@ -32,6 +33,7 @@ pub mod callbacks;
 pub mod campaigns;
 pub mod employees;
 mod error;
+pub mod import;
 pub mod inbox;
 pub mod migrations;
 pub mod outbox;
@@ -284,5 +286,9 @@ impl Tx<'_> {
 
     pub fn callbacks(&self) -> callbacks::Callbacks<'_> {
         callbacks::Callbacks::new(&self.tx)
+    }
+
+    pub fn import(&self) -> import::Import<'_> {
+        import::Import::new(&self.tx)
     }
 }

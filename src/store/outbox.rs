@@ -501,6 +501,25 @@ impl<'t> Outbox<'t> {
         self.forget_parts_in_flight(id)
     }
 
+    /// The attempt never reached the modem (it was unplugged, or its SIM not ready): back to
+    /// `queued`, due at once, and the attempt is not counted, so a modem that is away for a
+    /// day does not use up a message's attempts. The part in flight is forgotten.
+    pub fn withdraw_attempt(&self, id: MessageId, reason: &str) -> Result<(), StoreError> {
+        let doing = || format!("withdrawing the attempt of {id}");
+        let changed = self
+            .conn
+            .prepare_cached(
+                "UPDATE outbox SET state = 'queued', last_error = ?2, attempts = max(attempts - 1, 0)
+                  WHERE id = ?1 AND state = 'sending'",
+            )
+            .and_then(|mut stmt| stmt.execute(params![id.0, reason]))
+            .map_err(|e| StoreError::sql(doing(), e))?;
+        if changed == 0 {
+            return Err(self.state_error(id, "sending"));
+        }
+        self.forget_parts_in_flight(id)
+    }
+
     /// Give up on a queued or sending message (too many attempts, an impossible recipient).
     pub fn fail(&self, id: MessageId, reason: &str, now: Timestamp) -> Result<(), StoreError> {
         self.finish(id, OutboxState::Failed, reason, now)

@@ -32,7 +32,15 @@ pub(crate) struct Pty {
 impl Pty {
     /// Opens a pty pair (needs a tokio runtime: both ends register with its reactor).
     pub(crate) fn open() -> io::Result<Pty> {
-        let (master, mut keeper) = SerialStream::pair().map_err(io::Error::from)?;
+        // serialport opens both ends without O_CLOEXEC, so a process started meanwhile (the
+        // daemon under test) would inherit them and keep the pty alive after an unplug: its
+        // reads would never see EOF. Duplicates made with F_DUPFD_CLOEXEC replace them.
+        let (master, keeper) = serialport::TTYPort::pair().map_err(io::Error::from)?;
+        let master = SerialStream::try_from(master.try_clone_native().map_err(io::Error::from)?)
+            .map_err(io::Error::from)?;
+        let mut keeper =
+            SerialStream::try_from(keeper.try_clone_native().map_err(io::Error::from)?)
+                .map_err(io::Error::from)?;
         // The DTE must be able to open (and lock) the port itself.
         share(&mut keeper)?;
         let path = keeper
