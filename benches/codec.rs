@@ -16,7 +16,7 @@ use shiftsms::modem::pdu::{
 };
 use shiftsms::service::booking::{self, ShiftState};
 use shiftsms::service::command::{self, Command};
-use shiftsms::service::phone::E164;
+use shiftsms::service::phone::{AddressKind, DefaultCountry, E164, classify_sender, normalise};
 use shiftsms::service::reply::{Offer, Replies, ReplyOptions};
 use shiftsms::service::shift_code::ShiftCode;
 
@@ -231,6 +231,15 @@ fn parsing(c: &mut Criterion) {
             replies.booking(&plan.settle(&won))
         })
     });
+    // Who sent it: every inbound text's sender is judged, every CSV phone normalised.
+    let gb: DefaultCountry = "GB".parse().expect("known country");
+    group.bench_function("classify_sender/international", |b| {
+        b.iter(|| classify_sender(black_box("447400123456"), AddressKind::International, gb))
+    });
+    group.bench_function("normalise/national", |b| {
+        b.iter(|| normalise(black_box("07400 123456"), gb))
+    });
+
     // The REQUEST reply: every available shift, paged to 3 SMS parts a page.
     for shifts in [20usize, 300, 5_000] {
         let offers: Vec<Offer> = (0..shifts)
