@@ -556,9 +556,12 @@ async fn latency(texts: usize, profile: Profile, label: &str) {
     );
     drop(wire);
     if std::env::var_os("BENCH_TRACE").is_some() {
+        // Where the time went: every pause of 5 ms or more on the line, with what came before.
         let transcript = rig.vm.transcript();
-        for line in &transcript[transcript.len().saturating_sub(60)..] {
-            println!("{line}");
+        for pair in transcript.windows(2) {
+            if pair[1].at.saturating_sub(pair[0].at) >= Duration::from_millis(5) {
+                println!("{}\n{}\n", pair[0], pair[1]);
+            }
         }
     }
     rig.daemon.stop();
