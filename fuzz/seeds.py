@@ -46,3 +46,15 @@ texts = [
 ]
 for i, text in enumerate(texts):
     write("employee_text", f"text-{i:02}", text.encode("utf-8"))
+
+csvs = {
+    "shifts": "shift_id,shift_info\r\nXYZ123,Mon 06:00-14:00 Line 3\r\nXYZ222,\"Tue, late\"\r\n".encode(),
+    "shifts-status": "\ufeffshift_id;shift_info;shift_status\nAB12;Wed;available\nCD34;Thu;taken\n".encode(),
+    "employees": "phone,name,subscribed\n+447400123456,Anna,1\n07400 123457,\"O'Neil, Bob\",0\n".encode(),
+    "campaigns": "campaign_id\tshifts\nC1\tXYZ123 Mon 06:00\n".encode(),
+    "utf16": "shift_id,shift_info\r\nZZ99,Fri\r\n".encode("utf-16"),
+    "quotes": "shift_id,shift_info\nQ1,\"multi\nline \"\"quoted\"\"\"\nQ2,\"unclosed\n".encode(),
+    "bad": "shift_id,shift_info\nX,no digit\n,empty\nTOOLONGCODE1234567,x\n".encode(),
+}
+for name, data in csvs.items():
+    write("csv_rows", name, data)

@@ -7,6 +7,7 @@
 use std::time::Duration;
 
 use proptest::prelude::*;
+use shiftsms::drop::rows;
 use shiftsms::modem::frame::{BareLines, Expect, Frame, Framer};
 use shiftsms::modem::pdu::{
     Address, Assembled, Assembler, Concat, Incoming, Part, Timestamp, decode_incoming,
@@ -14,7 +15,7 @@ use shiftsms::modem::pdu::{
 };
 use shiftsms::service::booking::{self, ShiftState};
 use shiftsms::service::command::{self, Command, MAX_CODES};
-use shiftsms::service::phone::E164;
+use shiftsms::service::phone::{DefaultCountry, E164};
 use shiftsms::service::reply::{Offer, Replies, ReplyOptions};
 use shiftsms::service::shift_code::ShiftCode;
 
@@ -351,10 +352,16 @@ proptest! {
         }
     }
 
+}
+
+proptest! {
+    // Paging renders every page: the slowest property here in a debug build.
+    #![proptest_config(ProptestConfig::with_cases(64))]
+
     /// The REQUEST listing with any shift_info a person typed, any page asked for.
     #[test]
     fn listing_takes_any_shift_info(
-        infos in proptest::collection::vec("\\PC{0,300}", 0..30),
+        infos in proptest::collection::vec("\\PC{0,200}", 0..20),
         page in any::<u32>(),
     ) {
         let replies = Replies::defaults(ReplyOptions::default());
@@ -366,5 +373,50 @@ proptest! {
         let listing = replies.listing(&offers, page);
         prop_assert!(listing.page >= 1 && listing.page <= listing.pages);
         prop_assert!(!listing.text.is_empty());
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// CSV drop folder (fuzz target `csv_rows`)
+
+/// Files near the formats: headers of each kind, BOMs, quotes, delimiters, line ends.
+fn csvish() -> impl Strategy<Value = Vec<u8>> {
+    let piece = prop_oneof![
+        Just(b"shift_id,shift_info,shift_status\r\n".to_vec()),
+        Just(b"phone;name;subscribed\n".to_vec()),
+        Just(b"campaign_id\tshifts\n".to_vec()),
+        Just(b"\xEF\xBB\xBF".to_vec()),
+        Just(b"\"".to_vec()),
+        Just(b",".to_vec()),
+        Just(b";".to_vec()),
+        Just(b"\r".to_vec()),
+        Just(b"\n".to_vec()),
+        "[A-Za-z0-9 +]{0,12}".prop_map(String::into_bytes),
+        proptest::collection::vec(any::<u8>(), 0..6),
+    ];
+    proptest::collection::vec(piece, 0..30).prop_map(|pieces| pieces.concat())
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(256))]
+
+    /// A rejected file names at least one problem, each on a line the file has (a person
+    /// must be able to find it).
+    #[test]
+    fn csv_problems_point_at_lines_that_exist(bytes in csvish()) {
+        let lines = bytes.iter().filter(|&&b| b == b'\n' || b == b'\r').count() + 1;
+        for country in [DefaultCountry::NONE, "GB".parse().unwrap()] {
+            match rows::parse(&bytes, country) {
+                Ok(parsed) => prop_assert!(!parsed.drafts.is_empty()),
+                Err(rejected) => {
+                    prop_assert!(!rejected.problems.is_empty());
+                    for problem in &rejected.problems {
+                        if let Some(line) = problem.line {
+                            prop_assert!(line >= 1 && line <= lines + 1, "line {} of {}", line, lines);
+                        }
+                    }
+                }
+            }
+        }
     }
 }
