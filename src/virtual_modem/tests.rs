@@ -32,6 +32,7 @@ impl Bench {
             operator: "Demo Net".into(),
             operator_numeric: "00101".into(),
             caller_gives_up_after: Duration::from_secs(30),
+            call_services: super::CallServices::ALL,
         };
         let mut modem = Modem::new(profile, net, sim, 5, 20, now);
         modem.power_on(now);
