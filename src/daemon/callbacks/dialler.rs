@@ -704,6 +704,11 @@ impl<V: Voice> Dialler<V> {
             return self.cut_off(current, agent, why).await;
         }
         let employee = current.who.phone.clone();
+        tracing::info!(
+            callback = current.id.0,
+            "{}: agent {agent} on hold; calling the employee {employee}",
+            current.id
+        );
         let timeout = self.settings.ring_timeout;
         let employee_call = match self.line().ring(&employee, timeout, Some(agent_call)).await {
             Rang::Answered { index } => index,
