@@ -28,7 +28,7 @@ use crate::store::Store;
 use crate::store::callbacks::{Callback, CallbackId, CallbackState, Change, Round};
 use crate::store::outbox::{Kind, OutboundMessage, OutboxFilter};
 use crate::virtual_modem::{
-    CallEventKind, CallScript, CallServices, RegStatus, VirtualModem, VmOptions,
+    CallEventKind, CallScript, CallServices, Profile, RegStatus, VirtualModem, VmOptions,
 };
 
 const ANN: &str = "+447400123456";
@@ -558,4 +558,31 @@ async fn a_restart_settles_what_was_under_way() {
     assert!(to_agent[0].contains("was cut off"), "{to_agent:#?}");
     assert!(to_agent[1].contains("\"ringing\""), "{to_agent:#?}");
     rig.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bridge_on_modems_that_talk_about_calls_on_their_own() {
+    // Huawei prints ^ORIG/^CONF/^CONN/^CEND around calls, and noise; SIMCom has its banner.
+    for profile in [Profile::huawei(), Profile::simcom()] {
+        let name = profile.name.clone();
+        let rig = rig(Options {
+            vm: VmOptions::with_profile(profile),
+            ..Options::default()
+        })
+        .await;
+        rig.vm.script_call(
+            AGENT1,
+            CallScript::answered_after(Duration::from_millis(200)),
+        );
+        rig.vm
+            .script_call(ANN, CallScript::answered_after(Duration::from_millis(200)));
+        let id = rig.queue("pay").await;
+        let done = rig.settled(id).await;
+        assert!(
+            done.outcome.as_deref().unwrap().contains("call transfer"),
+            "{name}: {done:?}"
+        );
+        assert!(rig.vm.calls().is_empty(), "{name}");
+        rig.stop().await;
+    }
 }
