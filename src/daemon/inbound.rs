@@ -156,6 +156,8 @@ pub struct Inbound {
     unrecorded: Vec<Assembled<PartId>>,
     /// Poked whenever a reply was queued, so the sender does not wait for its next look.
     outbox: Arc<Notify>,
+    /// Poked when an AGENT text was acted on, so the callback dialler looks at once.
+    callbacks: Option<Arc<Notify>>,
 }
 
 impl Inbound {
@@ -175,6 +177,7 @@ impl Inbound {
             assembler: Assembler::new(part_timeout),
             unrecorded: Vec::new(),
             outbox,
+            callbacks: None,
         };
         let pending = inbound
             .db
@@ -360,7 +363,17 @@ impl Inbound {
         Ok(())
     }
 
+    /// Poke `notify` whenever an AGENT text was acted on (a callback may have been queued).
+    pub fn wake_on_callback(&mut self, notify: Arc<Notify>) {
+        self.callbacks = Some(notify);
+    }
+
     fn acted(&self, id: InboundId, acted: &Acted) {
+        if acted.command == "agent"
+            && let Some(callbacks) = &self.callbacks
+        {
+            callbacks.notify_one();
+        }
         match &acted.reply {
             ReplyFate::Queued(reply) => {
                 tracing::info!(

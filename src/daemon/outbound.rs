@@ -30,6 +30,7 @@ use tokio::time::Instant;
 use super::campaigns;
 use super::db::{Db, DbError, DbStopped};
 use super::in_flight::{self, Doubt, Resolution};
+use super::lease::{ModemLease, SmsTurn};
 use super::shutdown::Shutdown;
 use crate::config::OutboxSettings;
 use crate::modem::pdu::{Address, EncodeError, Pdu, SubmitOptions, encode_submit};
@@ -89,6 +90,8 @@ pub struct OutboxSender<T> {
     pub shutdown: Shutdown,
     /// Wait after a database error before trying again.
     pub db_retry: Duration,
+    /// Shared with the callback dialler: a part waits while a call is set up.
+    pub lease: ModemLease,
     last_submission: Option<Instant>,
 }
 
@@ -115,8 +118,14 @@ impl<T: Transmitter> OutboxSender<T> {
             wake,
             shutdown,
             db_retry,
+            lease: ModemLease::new(),
             last_submission: None,
         }
+    }
+
+    /// Share `lease` with the callback dialler, so no part goes out while a call is set up.
+    pub fn with_lease(self, lease: ModemLease) -> Self {
+        OutboxSender { lease, ..self }
     }
 
     /// Settle what a previous run left on the wire, then send until shutdown.
@@ -283,6 +292,20 @@ impl<T: Transmitter> OutboxSender<T> {
         }
     }
 
+    /// The modem for one part, once no call is being set up; `None` if shutdown came first.
+    /// Taken before the part is recorded `sending`, so a part never waits for a call while
+    /// it counts as on the wire.
+    async fn turn(&self) -> Option<SmsTurn> {
+        if self.lease.call_in_progress() {
+            tracing::debug!("a callback is using the modem: SMS wait until it is free");
+        }
+        tokio::select! {
+            biased;
+            _ = self.shutdown.requested() => None,
+            turn = self.lease.sms() => Some(turn),
+        }
+    }
+
     /// Send `message` from its first unsent part until it is sent, or this attempt ends.
     async fn send(&mut self, message: OutboundMessage) -> Result<Turn, DbError> {
         let id = message.id;
@@ -320,7 +343,11 @@ impl<T: Transmitter> OutboxSender<T> {
                     .await?;
                 return Ok(Turn::Done);
             };
-            if !self.throttle().await {
+            let turn = match self.throttle().await {
+                true => self.turn().await,
+                false => None,
+            };
+            let Some(turn) = turn else {
                 if begun {
                     self.requeue(
                         id,
@@ -329,7 +356,7 @@ impl<T: Transmitter> OutboxSender<T> {
                     .await?;
                 }
                 return Ok(Turn::Stopping);
-            }
+            };
             let began = self
                 .db
                 .run(move |store| {
@@ -348,6 +375,7 @@ impl<T: Transmitter> OutboxSender<T> {
                 Err(err) => return Err(err),
             }
             let result = self.transmitter.transmit(pdu).await;
+            drop(turn);
             self.last_submission = Some(Instant::now());
             match result {
                 Ok(reference) => {

@@ -214,8 +214,25 @@ CREATE TABLE campaign_recipients (
 );
 "#;
 
+/// Version 3: the history of each callback, so "why was nobody called?" has an answer in
+/// the database (`shiftsms callbacks ID` shows it).
+const V3_CALLBACK_HISTORY: Migration = r#"
+-- One row per change of a callback: queued, each agent called, answered, put through,
+-- retried, given up. Written in the same transaction as the change itself.
+CREATE TABLE callback_history (
+    id          INTEGER PRIMARY KEY,
+    callback_id INTEGER NOT NULL REFERENCES callbacks(id) ON DELETE CASCADE,
+    at          TEXT NOT NULL,
+    old_state   TEXT,              -- NULL for the row that queued it
+    new_state   TEXT NOT NULL,
+    agent       TEXT,              -- the agent being called, when one is
+    reason      TEXT NOT NULL
+);
+CREATE INDEX callback_history_of ON callback_history(callback_id, id);
+"#;
+
 /// Every schema step, oldest first. Append only.
-pub const MIGRATIONS: &[Migration] = &[V1_PEOPLE_TABLES, V2_DAEMON_TABLES];
+pub const MIGRATIONS: &[Migration] = &[V1_PEOPLE_TABLES, V2_DAEMON_TABLES, V3_CALLBACK_HISTORY];
 
 /// The schema version this build writes.
 pub fn latest() -> u32 {
