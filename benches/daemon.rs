@@ -19,7 +19,8 @@
 //! Times on the modem side come from the virtual modem's transcript (both directions,
 //! timestamped as the modem saw them). Knobs, as environment variables: `BENCH_TEXTS`
 //! (2000), `BENCH_PACED_TEXTS` (100), `BENCH_NETWORK_DELAY_MS` (1000), `BENCH_CAMPAIGN`
-//! (10000), `BENCH_IDLE_SECS` (60). Figures and the machine are in BENCHMARKS.md.
+//! (10000), `BENCH_IDLE_SECS` (60), `BENCH_TRACE` and `BENCH_TRACE_US` (5000), `BENCH_LOG`.
+//! Figures and the machine are in BENCHMARKS.md.
 
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
@@ -556,10 +557,12 @@ async fn latency(texts: usize, profile: Profile, label: &str) {
     );
     drop(wire);
     if std::env::var_os("BENCH_TRACE").is_some() {
-        // Where the time went: every pause of 5 ms or more on the line, with what came before.
+        // Where the time went: every pause of 5 ms (`BENCH_TRACE_US`) or more on the line,
+        // with what came before.
+        let threshold = Duration::from_micros(knob("BENCH_TRACE_US", 5000));
         let transcript = rig.vm.transcript();
         for pair in transcript.windows(2) {
-            if pair[1].at.saturating_sub(pair[0].at) >= Duration::from_millis(5) {
+            if pair[1].at.saturating_sub(pair[0].at) >= threshold {
                 println!("{}\n{}\n", pair[0], pair[1]);
             }
         }
