@@ -10,6 +10,7 @@ use jiff::tz::TimeZone;
 use shiftsms::admin::{self, AdminCommand};
 use shiftsms::config::Config;
 use shiftsms::daemon::{self, Tuning, demo, shutdown::Shutdown};
+use shiftsms::logging;
 use shiftsms::modem;
 use shiftsms::modem::pdu::gsm7;
 use shiftsms::virtual_modem::{self, PROFILE_NAMES, Profile, VmOptions};
@@ -27,7 +28,8 @@ struct Cli {
 #[derive(Debug, Subcommand)]
 enum Command {
     /// The daemon, in the foreground: texts employees the shifts and acts on their replies
-    /// until SIGTERM or SIGINT. Logs to stderr (RUST_LOG=debug for more).
+    /// until SIGTERM or SIGINT. Logs to the journal under systemd, otherwise to stderr
+    /// ([logging] in the config; RUST_LOG=debug for more).
     Run,
     /// Try shiftsms without hardware or set-up: the daemon on a built-in virtual modem with
     /// sample shifts and employees, playing a short conversation as a transcript.
@@ -111,7 +113,7 @@ fn try_main() -> anyhow::Result<()> {
     match cli.command {
         Command::Run => {
             let config = Config::load(&cli.config)?;
-            logging("info");
+            logging::init(&config.logging);
             let runtime = tokio::runtime::Runtime::new()?;
             runtime.block_on(async {
                 let shutdown = Shutdown::on(termination()?);
@@ -120,7 +122,7 @@ fn try_main() -> anyhow::Result<()> {
             })?;
         }
         Command::Demo { interactive } => {
-            logging("warn");
+            logging::init_stderr("warn");
             let runtime = tokio::runtime::Runtime::new()?;
             let mut out = std::io::stdout();
             runtime.block_on(async {
@@ -233,18 +235,6 @@ fn try_main() -> anyhow::Result<()> {
         }
     }
     Ok(())
-}
-
-/// Log lines to stderr (journald picks them up under systemd); `RUST_LOG` overrides `default`.
-fn logging(default: &str) {
-    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
-    tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr)
-        // Colour codes only for a person at a terminal, never into journald or a file.
-        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
-        .init();
 }
 
 /// Completes on SIGTERM (systemd stopping the unit) or SIGINT (Ctrl-C). The handlers are

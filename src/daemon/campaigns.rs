@@ -141,7 +141,7 @@ pub fn finish_completed(
 /// Log a campaign that finished.
 pub fn log_finished(id: &str, progress: &CampaignProgress) {
     tracing::info!(
-        campaign = id,
+        campaign_id = id,
         recipients = progress.recipients,
         sent = progress.sent,
         not_sent = progress.not_sent,
@@ -182,7 +182,7 @@ pub async fn watch(
                             seed,
                         } => {
                             tracing::info!(
-                                campaign = %id,
+                                campaign_id = %id,
                                 recipients,
                                 parts,
                                 seed,
@@ -191,7 +191,7 @@ pub async fn watch(
                             );
                         }
                         Noticed::Invalid { id, reason } => {
-                            tracing::warn!(campaign = %id, "campaign not sent: {reason}");
+                            tracing::warn!(campaign_id = %id, "campaign not sent: {reason}");
                         }
                     }
                 }

@@ -32,6 +32,7 @@ use super::db::{Db, DbError, DbStopped};
 use super::in_flight::{self, Doubt, Resolution};
 use super::shutdown::Shutdown;
 use crate::config::OutboxSettings;
+use crate::logging;
 use crate::modem::pdu::{Address, EncodeError, Pdu, SubmitOptions, encode_submit};
 use crate::store::outbox::{MessageId, OutboundMessage, Progress};
 use crate::store::{Store, StoreError};
@@ -130,26 +131,26 @@ impl<T: Transmitter> OutboxSender<T> {
                 Ok(recovered) => {
                     for message in &recovered.in_doubt {
                         tracing::warn!(
-                            outbox = message.id.0,
-                            to = %message.recipient,
+                            outbox_id = message.id.0,
+                            phone = %logging::phone(&message.recipient),
                             kind = %message.kind,
                             "message in doubt: shiftsms stopped while it was on the wire; it is \
                              not sent again (a second copy is worse): ask {} whether it arrived",
-                            message.recipient
+                            logging::phone(&message.recipient)
                         );
                     }
                     for message in &recovered.resent {
                         tracing::info!(
-                            outbox = message.id.0,
-                            to = %message.recipient,
+                            outbox_id = message.id.0,
+                            phone = %logging::phone(&message.recipient),
                             "multipart message interrupted on the wire: its part in doubt is \
                              sent again with the same reference"
                         );
                     }
                     for message in &recovered.resumed {
                         tracing::info!(
-                            outbox = message.id.0,
-                            to = %message.recipient,
+                            outbox_id = message.id.0,
+                            phone = %logging::phone(&message.recipient),
                             "multipart message interrupted between parts: resuming"
                         );
                     }
@@ -290,7 +291,7 @@ impl<T: Transmitter> OutboxSender<T> {
             Ok(pdus) => pdus,
             Err(err) => {
                 let reason = format!("cannot be encoded as SMS: {err}");
-                tracing::error!(outbox = id.0, to = %message.recipient, "message failed: {reason}");
+                tracing::error!(outbox_id = id.0, phone = %logging::phone(&message.recipient), "message failed: {reason}");
                 self.db
                     .run(move |store| {
                         let tx = store.transaction()?;
@@ -342,7 +343,7 @@ impl<T: Transmitter> OutboxSender<T> {
                 Ok(()) => begun = true,
                 // Cancelled (STOP) or changed by a person since it was picked: leave it.
                 Err(DbError::Store(StoreError::WrongState { found, .. })) => {
-                    tracing::info!(outbox = id.0, "not sent: it is {found} now");
+                    tracing::info!(outbox_id = id.0, "not sent: it is {found} now");
                     return Ok(Turn::Done);
                 }
                 Err(err) => return Err(err),
@@ -371,7 +372,7 @@ impl<T: Transmitter> OutboxSender<T> {
                 }
                 Err(TransmitError::Unavailable(reason)) => {
                     tracing::info!(
-                        outbox = id.0,
+                        outbox_id = id.0,
                         "not sent, the modem is unavailable ({reason}); it waits for the modem"
                     );
                     self.record("recording a withdrawn attempt", move |store| {
@@ -417,17 +418,20 @@ impl<T: Transmitter> OutboxSender<T> {
                         .await?;
                     match resolution {
                         Resolution::GaveUp(reason) | Resolution::Exhausted(reason) => {
+                            // The reason names the recipient (it is kept whole in the database).
+                            let shown = logging::phone(&message.recipient).to_string();
                             tracing::warn!(
-                                outbox = id.0,
-                                to = %message.recipient,
-                                "message {reason}"
+                                outbox_id = id.0,
+                                phone = %shown,
+                                "message {}",
+                                reason.replace(message.recipient.as_str(), &shown)
                             );
                             self.finished(&message, of, "in doubt", Some(&reason))
                                 .await?;
                         }
                         Resolution::Resend { seq } => tracing::warn!(
-                            outbox = id.0,
-                            to = %message.recipient,
+                            outbox_id = id.0,
+                            phone = %logging::phone(&message.recipient),
                             "part {seq} of {of} in doubt: it will be sent again with the same \
                              reference"
                         ),
@@ -466,8 +470,8 @@ impl<T: Transmitter> OutboxSender<T> {
         if attempt >= max {
             let reason = format!("{reason} (attempt {attempt} of {max}; giving up)");
             tracing::error!(
-                outbox = id.0,
-                to = %message.recipient,
+                outbox_id = id.0,
+                phone = %logging::phone(&message.recipient),
                 "message failed for good: {reason}"
             );
             let stored = reason.clone();
@@ -483,8 +487,8 @@ impl<T: Transmitter> OutboxSender<T> {
         let delay = self.settings.retry_delay(attempt);
         let retry_at = self.retry_at(attempt);
         tracing::warn!(
-            outbox = id.0,
-            to = %message.recipient,
+            outbox_id = id.0,
+            phone = %logging::phone(&message.recipient),
             "attempt {attempt} of {max} failed ({reason}); retrying in {}s",
             delay.as_secs()
         );
@@ -508,8 +512,8 @@ impl<T: Transmitter> OutboxSender<T> {
         let Some(campaign) = message.campaign_id.clone() else {
             if how == "sent" {
                 tracing::info!(
-                    outbox = message.id.0,
-                    to = %message.recipient,
+                    outbox_id = message.id.0,
+                    phone = %logging::phone(&message.recipient),
                     kind = %message.kind,
                     parts,
                     "sent"
@@ -527,11 +531,11 @@ impl<T: Transmitter> OutboxSender<T> {
             })
             .await?;
         tracing::info!(
-            outbox = message.id.0,
-            to = %message.recipient,
+            outbox_id = message.id.0,
+            phone = %logging::phone(&message.recipient),
             kind = %message.kind,
             parts,
-            campaign = %campaign,
+            campaign_id = %campaign,
             "{how}{}; campaign {campaign}: {} sent, {} not sent, {} remaining",
             reason.map_or_else(String::new, |r| format!(" ({r})")),
             progress.sent,
