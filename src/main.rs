@@ -9,7 +9,7 @@ use jiff::Timestamp;
 use jiff::tz::TimeZone;
 use shiftsms::admin::{self, AdminCommand};
 use shiftsms::config::Config;
-use shiftsms::daemon::{self, Tuning, demo, shutdown::Shutdown};
+use shiftsms::daemon::{self, Tuning, demo, shutdown::Shutdown, systemd::Systemd};
 use shiftsms::logging;
 use shiftsms::modem;
 use shiftsms::modem::pdu::gsm7;
@@ -53,6 +53,12 @@ enum Command {
         #[command(subcommand)]
         action: ModemAction,
     },
+    /// How the site is, from the database (never touching the modem the daemon holds): the
+    /// daemon's heartbeat, the modem, the SIM, queues, campaigns, callbacks, alerts and
+    /// failures. Exit status: 0 running and ready, 3 running but the modem is not ready,
+    /// 2 not running (never started, stopped, or no heartbeat for 3 minutes: dead or hung),
+    /// 1 error.
+    Status,
     #[command(flatten)]
     Admin(AdminCommand),
     /// Run a virtual GSM modem on a pseudo-terminal and print its device path, so `shiftsms
@@ -100,7 +106,7 @@ enum ConfigAction {
 /// backtrace even when `RUST_BACKTRACE` happens to be set.
 fn main() -> ExitCode {
     match try_main() {
-        Ok(()) => ExitCode::SUCCESS,
+        Ok(code) => code,
         Err(err) => {
             eprintln!("Error: {err:#}");
             ExitCode::FAILURE
@@ -108,7 +114,7 @@ fn main() -> ExitCode {
     }
 }
 
-fn try_main() -> anyhow::Result<()> {
+fn try_main() -> anyhow::Result<ExitCode> {
     let cli = Cli::parse();
     match cli.command {
         Command::Run => {
@@ -117,7 +123,8 @@ fn try_main() -> anyhow::Result<()> {
             let runtime = tokio::runtime::Runtime::new()?;
             runtime.block_on(async {
                 let shutdown = Shutdown::on(termination()?);
-                daemon::run(config, Tuning::default(), shutdown).await?;
+                let systemd = Systemd::from_env().context("NOTIFY_SOCKET")?;
+                daemon::run(config, Tuning::default(), systemd, shutdown).await?;
                 anyhow::Ok(())
             })?;
         }
@@ -196,14 +203,13 @@ fn try_main() -> anyhow::Result<()> {
                 anyhow::bail!("the modem is not usable: {stopped}");
             }
         }
+        Command::Status => {
+            let ctx = admin_context(&cli.config)?;
+            let verdict = admin::status(&ctx, &mut std::io::stdout().lock())?;
+            return Ok(ExitCode::from(verdict.exit_code()));
+        }
         Command::Admin(command) => {
-            let config = Config::load(&cli.config)?;
-            let ctx = admin::Context {
-                database: config.database.path,
-                default_country: config.phone.default_country,
-                time_zone: TimeZone::system(),
-                now: Timestamp::now(),
-            };
+            let ctx = admin_context(&cli.config)?;
             admin::run(&command, &ctx, &mut std::io::stdout().lock())?;
         }
         Command::VirtualModem {
@@ -234,7 +240,18 @@ fn try_main() -> anyhow::Result<()> {
             ))?;
         }
     }
-    Ok(())
+    Ok(ExitCode::SUCCESS)
+}
+
+/// What the admin commands need, from the config.
+fn admin_context(config: &std::path::Path) -> anyhow::Result<admin::Context> {
+    let config = Config::load(config)?;
+    Ok(admin::Context {
+        database: config.database.path,
+        default_country: config.phone.default_country,
+        time_zone: TimeZone::system(),
+        now: Timestamp::now(),
+    })
 }
 
 /// Completes on SIGTERM (systemd stopping the unit) or SIGINT (Ctrl-C). The handlers are

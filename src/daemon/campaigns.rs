@@ -19,6 +19,7 @@ use rand::rngs::Xoshiro256PlusPlus;
 use rand::seq::SliceRandom;
 use tokio::sync::Notify;
 
+use super::alerts::Alerter;
 use super::db::{Db, DbError, DbStopped};
 use super::shutdown::Shutdown;
 use crate::modem::pdu::gsm7;
@@ -121,10 +122,11 @@ pub fn start_new(
     Ok(noticed)
 }
 
-/// Mark `done` every sending campaign with nothing left to send; returns them with their
-/// final counts.
+/// Mark `done` every sending campaign with nothing left to send, raising each one's
+/// campaign-finished alert in the same transaction; returns them with their final counts.
 pub fn finish_completed(
     store: &mut Store,
+    alerts: Option<&Alerter>,
     now: Timestamp,
 ) -> Result<Vec<(String, CampaignProgress)>, StoreError> {
     let tx = store.transaction()?;
@@ -132,6 +134,9 @@ pub fn finish_completed(
     let mut finished = Vec::with_capacity(done.len());
     for id in done {
         let progress = tx.campaigns().progress(&id)?;
+        if let Some(alerts) = alerts {
+            alerts.campaign_finished(&tx, &id, &progress, now)?;
+        }
         finished.push((id, progress));
     }
     tx.commit()?;
@@ -156,6 +161,7 @@ pub fn log_finished(id: &str, progress: &CampaignProgress) {
 pub async fn watch(
     db: Db,
     replies: Arc<Replies>,
+    alerts: Arc<Alerter>,
     outbox: Arc<Notify>,
     every: Duration,
     shutdown: Shutdown,
@@ -163,11 +169,11 @@ pub async fn watch(
     let mut changes = db.changes();
     loop {
         let now = Timestamp::now();
-        let replies = replies.clone();
+        let (replies, alerts) = (replies.clone(), alerts.clone());
         let looked = db
             .run(move |store| {
                 let noticed = start_new(store, &replies, now, rand::random)?;
-                let finished = finish_completed(store, now)?;
+                let finished = finish_completed(store, Some(&alerts), now)?;
                 Ok((noticed, finished))
             })
             .await;
@@ -334,7 +340,7 @@ mod tests {
         tx.commit().unwrap();
         let replies = Replies::defaults(ReplyOptions::default());
         start_new(&mut store, &replies, t0(), || 1).unwrap();
-        let finished = finish_completed(&mut store, t0()).unwrap();
+        let finished = finish_completed(&mut store, None, t0()).unwrap();
         assert_eq!(finished.len(), 1);
         assert_eq!(finished[0].0, "c1");
         assert_eq!(finished[0].1.recipients, 0);

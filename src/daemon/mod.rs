@@ -16,17 +16,23 @@
 //! | [`in_flight`] | what happens to a part whose fate is unknown (crash or no answer mid-send) |
 //! | [`modem_link`] | the AT engine seen as a [`outbound::Transmitter`] and a [`sim::SimStorage`]; its events sorted |
 //! | [`demo`] | `shiftsms demo`: the daemon on a virtual modem with sample data, as a transcript |
+//! | [`site`] | the tasks that keep the site's people informed: [`systemd`] (readiness, status, watchdog following the [`probe`]s), [`heartbeat`] (the row `shiftsms status` reads) and [`alerts`] (texts to supervisors) |
 
+pub mod alerts;
 pub mod campaigns;
 pub mod db;
 pub mod demo;
+pub mod heartbeat;
 pub mod in_flight;
 pub mod inbound;
 pub mod modem_link;
 pub mod outbound;
+pub mod probe;
 pub mod process;
 pub mod shutdown;
 pub mod sim;
+pub mod site;
+pub mod systemd;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -37,12 +43,14 @@ use tokio::task::JoinSet;
 use crate::config::Config;
 use crate::modem::{self, ModemSettings, Pin};
 use crate::store::{Store, StoreError};
+use alerts::Alerter;
 use db::{Db, DbError, DbStopped};
 use inbound::Inbound;
 use modem_link::Link;
 use outbound::OutboxSender;
 use process::Rules;
 use shutdown::Shutdown;
+use systemd::Systemd;
 
 /// Timings that are not worth a config key, with defaults for a site (`shiftsms run` and the
 /// demo use them as they are; a library caller may change them).
@@ -63,6 +71,12 @@ pub struct Tuning {
     /// How often the campaign watcher looks even without a change by another connection
     /// (a campaign whose last offers were cancelled by STOP is marked done then).
     pub campaign_every: Duration,
+    /// How often the heartbeat row `shiftsms status` reads is rewritten (also at every
+    /// change of the modem's state).
+    pub heartbeat_every: Duration,
+    /// How long systemd's `READY=1` waits for a modem that is still initialising (one that
+    /// is known to be absent or locked does not hold it back at all).
+    pub ready_grace: Duration,
 }
 
 impl Default for Tuning {
@@ -73,6 +87,8 @@ impl Default for Tuning {
             sim_poll: Duration::from_secs(60),
             db_retry: Duration::from_secs(2),
             campaign_every: Duration::from_secs(30),
+            heartbeat_every: Duration::from_secs(60),
+            ready_grace: Duration::from_secs(30),
         }
     }
 }
@@ -124,17 +140,23 @@ pub struct Running {
 /// [`run`] as a task, with its [`Health`] to watch.
 pub fn start(config: Config, tuning: Tuning, shutdown: Shutdown) -> Running {
     let (health, watched) = watch::channel(Health::Starting);
-    let done = tokio::spawn(serve(config, tuning, shutdown, health));
+    let done = tokio::spawn(serve(config, tuning, Systemd::off(), shutdown, health));
     Running {
         health: watched,
         done,
     }
 }
 
-/// `shiftsms run`: serve until `shutdown`, then stop every task at a safe point.
-pub async fn run(config: Config, tuning: Tuning, shutdown: Shutdown) -> Result<(), DaemonError> {
+/// `shiftsms run`: serve until `shutdown`, then stop every task at a safe point, telling
+/// `systemd` (readiness, status, watchdog) as it goes.
+pub async fn run(
+    config: Config,
+    tuning: Tuning,
+    systemd: Systemd,
+    shutdown: Shutdown,
+) -> Result<(), DaemonError> {
     let (health, _) = watch::channel(Health::Starting);
-    serve(config, tuning, shutdown, health).await
+    serve(config, tuning, systemd, shutdown, health).await
 }
 
 /// The tasks of the daemon, all under one shutdown signal:
@@ -148,16 +170,18 @@ pub async fn run(config: Config, tuning: Tuning, shutdown: Shutdown) -> Result<(
 /// | outbox sender | sends what is queued, one part at a time ([`outbound`]) |
 /// | campaign watcher | turns new `shift_campaigns` rows into broadcasts ([`campaigns`]) |
 ///
+/// | site tasks | systemd readiness and watchdog, the modem and database probes, the heartbeat and its alerts ([`site`]) |
+///
 /// Tasks still to come join the [`JoinSet`] below: the CSV drop-folder watcher (issue 5,
 /// with a database connection of its own: the watcher notices its commits), the callback
-/// dialler (issue 6, fed the call events by `modem events`), the heartbeat and systemd
-/// watchdog (issue 7, following [`Health`]).
+/// dialler (issue 6, fed the call events by `modem events`).
 ///
 /// If one task fails (the database thread died), the others are asked to stop too and the
 /// error is returned.
 async fn serve(
     config: Config,
     tuning: Tuning,
+    systemd: Systemd,
     outer: Shutdown,
     health: watch::Sender<Health>,
 ) -> Result<(), DaemonError> {
@@ -210,6 +234,10 @@ async fn serve(
     };
     let link = Link::new(modem.handle.clone());
     let (sim_events, sim_queue) = mpsc::unbounded_channel();
+    let alerter = Arc::new(
+        Alerter::new(config.alerts.clone(), jiff::tz::TimeZone::system())
+            .watching(modem.handle.watch_state()),
+    );
 
     let mut tasks: JoinSet<(&'static str, Result<(), DbStopped>)> = JoinSet::new();
     tasks.spawn({
@@ -245,20 +273,35 @@ async fn serve(
             outbox.clone(),
             shutdown.clone(),
             tuning.db_retry,
-        );
+        )
+        .with_alerts(alerter.clone());
         async move { ("outbox sender", sender.run().await) }
     });
     tasks.spawn({
         let (db, replies) = (db.clone(), Arc::new(config.messages.clone()));
-        let (outbox, shutdown) = (outbox.clone(), shutdown.clone());
+        let (outbox, shutdown, alerter) = (outbox.clone(), shutdown.clone(), alerter.clone());
         async move {
-            let result =
-                campaigns::watch(db, replies, outbox, tuning.campaign_every, shutdown).await;
+            let every = tuning.campaign_every;
+            let result = campaigns::watch(db, replies, alerter, outbox, every, shutdown).await;
             ("campaign watcher", result)
         }
     });
-    // Issue 5 (CSV drop folder), issue 6 (callback dialler) and issue 7 (heartbeat) add their
-    // tasks here.
+    site::spawn(
+        &mut tasks,
+        site::Parts {
+            systemd,
+            db: db.clone(),
+            modem: modem.handle.clone(),
+            health: health.subscribe(),
+            port: config.modem.port.display().to_string(),
+            alerter,
+            outbox: outbox.clone(),
+            heartbeat_every: tuning.heartbeat_every,
+            ready_grace: tuning.ready_grace,
+        },
+        shutdown.clone(),
+    );
+    // Issue 5 (CSV drop folder) and issue 6 (callback dialler) add their tasks here.
 
     let mut failure = None;
     while let Some(joined) = tasks.join_next().await {

@@ -27,6 +27,7 @@ use jiff::{SignedDuration, Timestamp};
 use tokio::sync::{Notify, watch};
 use tokio::time::Instant;
 
+use super::alerts::Alerter;
 use super::campaigns;
 use super::db::{Db, DbError, DbStopped};
 use super::in_flight::{self, Doubt, Resolution};
@@ -90,6 +91,8 @@ pub struct OutboxSender<T> {
     pub shutdown: Shutdown,
     /// Wait after a database error before trying again.
     pub db_retry: Duration,
+    /// Raises the send-failures and campaign-finished alerts (none: not raised).
+    pub alerts: Option<Arc<Alerter>>,
     last_submission: Option<Instant>,
 }
 
@@ -116,8 +119,16 @@ impl<T: Transmitter> OutboxSender<T> {
             wake,
             shutdown,
             db_retry,
+            alerts: None,
             last_submission: None,
         }
+    }
+
+    /// Raise alerts: repeated send failures (in the transaction that fails a message for
+    /// good) and campaigns finished.
+    pub fn with_alerts(mut self, alerts: Arc<Alerter>) -> Self {
+        self.alerts = Some(alerts);
+        self
     }
 
     /// Settle what a previous run left on the wire, then send until shutdown.
@@ -475,9 +486,14 @@ impl<T: Transmitter> OutboxSender<T> {
                 "message failed for good: {reason}"
             );
             let stored = reason.clone();
+            let alerts = self.alerts.clone();
             self.record("recording a failed message", move |store| {
+                let now = Timestamp::now();
                 let tx = store.transaction()?;
-                tx.outbox().fail(id, &stored, Timestamp::now())?;
+                tx.outbox().fail(id, &stored, now)?;
+                if let Some(alerts) = &alerts {
+                    alerts.after_send_failure(&tx, now)?;
+                }
                 tx.commit()
             })
             .await?;
@@ -522,11 +538,13 @@ impl<T: Transmitter> OutboxSender<T> {
             return Ok(());
         };
         let id = campaign.clone();
+        let alerts = self.alerts.clone();
         let (progress, finished) = self
             .db
             .run(move |store| {
                 let progress = store.read()?.campaigns().progress(&id)?;
-                let finished = campaigns::finish_completed(store, Timestamp::now())?;
+                let finished =
+                    campaigns::finish_completed(store, alerts.as_deref(), Timestamp::now())?;
                 Ok((progress, finished))
             })
             .await?;
