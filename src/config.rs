@@ -1136,7 +1136,7 @@ mod tests {
     /// The required keys only.
     const MINIMAL: &str = r#"
 [modem]
-port = "/dev/serial/by-id/usb-HUAWEI_Technology_HUAWEI_Mobile-if00-port0"
+port = "/dev/shiftsms-modem"
 [database]
 path = "/var/lib/shiftsms/shiftsms.db"
 [drop]
@@ -1383,10 +1383,8 @@ default_country = "GB"
 
     #[test]
     fn warnings() {
-        let text = MINIMAL.replace(
-            "/dev/serial/by-id/usb-HUAWEI_Technology_HUAWEI_Mobile-if00-port0",
-            "/dev/ttyUSB2",
-        ) + "[agent]\nnumbers = [\"+447400123456\", \"07400 123456\"]\n"
+        let text = MINIMAL.replace("/dev/shiftsms-modem", "/dev/ttyUSB2")
+            + "[agent]\nnumbers = [\"+447400123456\", \"07400 123456\"]\n"
             + "[messages]\nstop = \""
             + &"Stopped. ".repeat(20)
             + "\"\n";

@@ -120,10 +120,13 @@ pub enum Readiness {
 }
 
 /// `STATUS=` for the daemon's [`Health`] and the modem's state. `waited`: the grace period
-/// is over, so a modem still initialising does not hold readiness back any more.
+/// is over, so a modem still initialising (or a long list of messages stored on it) does not
+/// hold readiness back any more.
 pub fn describe(health: &Health, modem: &ModemState, port: &str, waited: bool) -> Readiness {
     let text = match (modem, health) {
         (ModemState::Ready, Health::Serving) => format!("serving: the modem at {port} is ready"),
+        // Initialised; what it stored meanwhile is being taken: moments, normally.
+        (ModemState::Ready, Health::Starting) if !waited => return Readiness::NotYet,
         (ModemState::Ready, _) => {
             format!("the modem at {port} is ready; taking the messages stored on it")
         }
@@ -274,6 +277,7 @@ mod tests {
             ready(Health::Starting, ModemState::Initialising, false),
             None
         );
+        assert_eq!(ready(Health::Starting, ModemState::Ready, false), None);
         assert_eq!(
             ready(Health::Starting, ModemState::Initialising, true).as_deref(),
             Some("database open; the modem at /dev/shiftsms-modem is initialising")
