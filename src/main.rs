@@ -10,6 +10,7 @@ use jiff::tz::TimeZone;
 use shiftsms::admin::{self, AdminCommand};
 use shiftsms::config::Config;
 use shiftsms::daemon::{self, Tuning, demo, shutdown::Shutdown, systemd::Systemd};
+use shiftsms::drop::import::{ImportOptions, Mode, Outcome};
 use shiftsms::logging;
 use shiftsms::modem;
 use shiftsms::modem::pdu::gsm7;
@@ -47,6 +48,16 @@ enum Command {
     Config {
         #[command(subcommand)]
         action: ConfigAction,
+    },
+    /// Import a CSV file of shifts, employees or campaigns, all or nothing, as if it were
+    /// dropped into the drop folder (the file is left where it is).
+    Import {
+        /// The file: CSV UTF-8 (comma or semicolon) or Excel "Unicode Text", with a header row
+        /// naming its columns (shift_id,shift_info / phone,name / campaign_id,shifts).
+        file: PathBuf,
+        /// Check the file and say what it would change, without changing anything.
+        #[arg(long)]
+        dry_run: bool,
     },
     /// The GSM modem.
     Modem {
@@ -165,6 +176,28 @@ fn try_main() -> anyhow::Result<ExitCode> {
                 config.database.path.display(),
                 config.agent.numbers.len()
             );
+        }
+        Command::Import { file, dry_run } => {
+            let config = Config::load(&cli.config)?;
+            let options = ImportOptions {
+                default_country: config.phone.default_country,
+            };
+            let mode = if dry_run { Mode::DryRun } else { Mode::Apply };
+            let outcome = shiftsms::drop::command::run(
+                &file,
+                &config.database.path,
+                options,
+                mode,
+                Timestamp::now(),
+                &mut std::io::stdout().lock(),
+            )?;
+            if let Outcome::Rejected { problems, .. } = outcome {
+                anyhow::bail!(
+                    "{} was not imported: {} problem(s), listed above",
+                    file.display(),
+                    problems.len()
+                );
+            }
         }
         Command::Modem {
             action: ModemAction::List,

@@ -41,6 +41,8 @@ use tokio::sync::{Notify, mpsc, watch};
 use tokio::task::JoinSet;
 
 use crate::config::Config;
+use crate::drop::import::ImportOptions;
+use crate::drop::watcher::{self, WatchSettings};
 use crate::modem::{self, ModemSettings, Pin};
 use crate::store::{Store, StoreError};
 use alerts::Alerter;
@@ -169,12 +171,12 @@ pub async fn run(
 /// | inbound | SIM listing and reading, store then delete, multipart assembly and expiry, acting on texts ([`sim`], [`inbound`]) |
 /// | outbox sender | sends what is queued, one part at a time ([`outbound`]) |
 /// | campaign watcher | turns new `shift_campaigns` rows into broadcasts ([`campaigns`]) |
+/// | drop-folder watcher | imports CSV files saved into `[drop] dir` ([`crate::drop::watcher`]), on a database connection of its own: the database thread notices its commits like a person's |
 ///
 /// | site tasks | systemd readiness and watchdog, the modem and database probes, the heartbeat and its alerts ([`site`]) |
 ///
-/// Tasks still to come join the [`JoinSet`] below: the CSV drop-folder watcher (issue 5,
-/// with a database connection of its own: the watcher notices its commits), the callback
-/// dialler (issue 6, fed the call events by `modem events`).
+/// Tasks still to come join the [`JoinSet`] below: the callback dialler (issue 6, fed the
+/// call events by `modem events`).
 ///
 /// If one task fails (the database thread died), the others are asked to stop too and the
 /// error is returned.
@@ -286,6 +288,23 @@ async fn serve(
             ("campaign watcher", result)
         }
     });
+    tasks.spawn({
+        let settings = WatchSettings::new(ImportOptions {
+            default_country: config.phone.default_country,
+        });
+        let (dir, db_path) = (config.drop.dir.clone(), config.database.path.clone());
+        let shutdown = shutdown.clone();
+        async move {
+            watcher::watch(
+                dir,
+                db_path,
+                settings,
+                async move { shutdown.requested().await },
+            )
+            .await;
+            ("drop-folder watcher", Ok(()))
+        }
+    });
     site::spawn(
         &mut tasks,
         site::Parts {
@@ -301,7 +320,7 @@ async fn serve(
         },
         shutdown.clone(),
     );
-    // Issue 5 (CSV drop folder) and issue 6 (callback dialler) add their tasks here.
+    // Issue 6 (callback dialler) adds its task here.
 
     let mut failure = None;
     while let Some(joined) = tasks.join_next().await {

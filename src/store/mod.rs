@@ -14,6 +14,7 @@
 //! | [`callbacks`] | `callbacks`: AGENT requests |
 //! | [`heartbeat`] | `daemon_heartbeat`: the running daemon's report on itself, for `shiftsms status` |
 //! | [`alerts`] | `alerts`: what was raised for a human, and when (rate limits) |
+//! | [`import`] | the conditional writes of a CSV import (shifts, employees, campaigns) |
 //!
 //! # Use
 //!
@@ -36,6 +37,7 @@ pub mod campaigns;
 pub mod employees;
 mod error;
 pub mod heartbeat;
+pub mod import;
 pub mod inbox;
 pub mod migrations;
 pub mod outbox;
@@ -296,5 +298,9 @@ impl Tx<'_> {
 
     pub fn alerts(&self) -> alerts::Alerts<'_> {
         alerts::Alerts::new(&self.tx)
+    }
+
+    pub fn import(&self) -> import::Import<'_> {
+        import::Import::new(&self.tx)
     }
 }
