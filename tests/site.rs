@@ -220,7 +220,9 @@ async fn a_finished_campaign_is_texted_to_the_supervisors() {
     let alert = site.wait_for_texts("+447400999999", 1).await;
     assert_eq!(
         alert,
-        ["Leeds DC: campaign week-48 finished: offered to 1 employees; 0 of its 1 shifts booked."]
+        [
+            "Leeds DC: campaign week-48 finished: offered to 1 employee; 0 of its 1 shift booked so far."
+        ]
     );
     assert_eq!(
         site.rows("SELECT kind, subject, recipients FROM alerts"),

@@ -6,7 +6,7 @@
 //! | SIM storage | the storage new texts arrive in is `sim_storage_percent` full | the heartbeat, from `AT+CPMS?` |
 //! | modem gone | the modem has not been ready for `modem_gone_after` | the heartbeat |
 //! | send failures | `send_failures` messages failed for good within `send_failures_window` and none was sent (often: no credit) | the outbox sender, in the transaction that fails the message |
-//! | campaign finished | a campaign's last message is settled: how many were offered, how many of its shifts are booked | whoever marks it done, in that transaction |
+//! | campaign finished | a campaign's last offer is settled: how many were offered, how many of its shifts are booked so far (employees reply while the broadcast goes on) | whoever marks it done, in that transaction |
 //!
 //! Each kind (each campaign, for campaign finished) is raised at most once per
 //! `repeat_after`; the limit is read from the `alerts` table, so it holds across restarts.
@@ -111,10 +111,14 @@ impl Alert {
                     0 => String::new(),
                     n => format!(" ({n} not sent)"),
                 };
+                let employees = match progress.sent {
+                    1 => "1 employee".to_string(),
+                    n => format!("{n} employees"),
+                };
+                let shifts = if *named == 1 { "shift" } else { "shifts" };
                 format!(
-                    "{site}: campaign {id} finished: offered to {} employees{not_sent}; {booked} \
-                     of its {named} shifts booked.",
-                    progress.sent
+                    "{site}: campaign {id} finished: offered to {employees}{not_sent}; {booked} \
+                     of its {named} {shifts} booked so far."
                 )
             }
         }
@@ -249,7 +253,11 @@ impl Alerter {
                 }
             )
         };
-        tracing::warn!(alert = %kind, "alert: {text} ({fate})");
+        match kind {
+            // News, not a problem.
+            AlertKind::CampaignFinished => tracing::info!(alert = %kind, "alert: {text} ({fate})"),
+            _ => tracing::warn!(alert = %kind, "alert: {text} ({fate})"),
+        }
         Ok(Some(Raised {
             kind,
             text,
@@ -442,7 +450,7 @@ mod tests {
                     named: 15,
                     booked: 12,
                 },
-                "Leeds DC: campaign week-48 finished: offered to 117 employees (3 not sent); 12 of its 15 shifts booked.",
+                "Leeds DC: campaign week-48 finished: offered to 117 employees (3 not sent); 12 of its 15 shifts booked so far.",
             ),
         ];
         for (alert, start) in texts {
@@ -577,7 +585,8 @@ mod tests {
         tx.commit().unwrap();
         assert_eq!(
             raised.text,
-            "Leeds DC: campaign week-48 finished: offered to 4 employees; 1 of its 2 shifts booked."
+            "Leeds DC: campaign week-48 finished: offered to 4 employees; 1 of its 2 shifts booked so \
+             far."
         );
         let disabled = Alerter::new(
             AlertSettings {

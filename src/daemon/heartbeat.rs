@@ -373,6 +373,48 @@ mod tests {
     }
 
     #[test]
+    fn modem_gone_and_sim_storage_alerts_are_due_from_what_was_seen() {
+        let settings = crate::config::AlertSettings {
+            numbers: vec![],
+            site: "shiftsms".into(),
+            repeat_after: jiff::SignedDuration::from_hours(6),
+            sim_storage_percent: 80,
+            modem_gone_after: jiff::SignedDuration::from_mins(10),
+            send_failures: 3,
+            send_failures_window: jiff::SignedDuration::from_hours(1),
+            campaign_finished: true,
+        };
+        let alerter = Alerter::new(settings, jiff::tz::TimeZone::UTC);
+        let t0 = t("2025-03-03T08:00:00Z");
+        let mut memory = Memory::new(t0, ModemState::Connecting);
+        memory.modem_changed(ModemState::Gone("unplugged".into()), t0);
+        let nothing = Readings::default();
+        assert!(due_alerts(&alerter, &memory, &nothing, t("2025-03-03T08:09:59Z")).is_empty());
+        assert_eq!(
+            due_alerts(&alerter, &memory, &nothing, t("2025-03-03T08:10:00Z")),
+            [Alert::ModemGone {
+                since: t0,
+                why: "gone: unplugged".into()
+            }]
+        );
+
+        memory.modem_changed(ModemState::Ready, t("2025-03-03T08:11:00Z"));
+        let full = |used| Readings {
+            storage: Some(Usage { used, total: 30 }),
+            ..Readings::default()
+        };
+        let later = t("2025-03-03T09:00:00Z");
+        assert!(due_alerts(&alerter, &memory, &full(23), later).is_empty());
+        assert_eq!(
+            due_alerts(&alerter, &memory, &full(24), later),
+            [Alert::SimStorage {
+                used: 24,
+                total: 30
+            }]
+        );
+    }
+
+    #[test]
     fn probes_four_times_a_watchdog_interval() {
         let minute = Duration::from_secs(60);
         assert_eq!(probe_every(minute, None), minute);
