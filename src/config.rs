@@ -20,6 +20,7 @@ use toml::Spanned;
 use toml::de::{DeTable, DeValue};
 
 use crate::service::access::ReplyLimits;
+use crate::service::hours::BusinessHours;
 use crate::service::phone::{self, DefaultCountry, E164};
 use crate::service::reply::{Replies, ReplyOptions, Text, TextProblem};
 
@@ -79,11 +80,55 @@ pub struct DropSettings {
     pub dir: PathBuf,
 }
 
-/// `[agent]`: who is called when an employee texts AGENT.
+/// `[agent]`: who is called when an employee texts AGENT, and how.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AgentSettings {
     /// Empty: AGENT is answered with `messages.agent_unavailable` and nobody is called.
+    /// Otherwise tried in this order, the next when one is busy or does not answer.
     pub numbers: Vec<E164>,
+    pub mode: CallbackMode,
+    /// How long a phone (agent's or employee's) rings before it counts as not answering.
+    pub ring_timeout: Duration,
+    /// Rounds of calls (every agent once) before the callback fails and the employee is told.
+    pub max_attempts: u32,
+    /// Wait after the first round in which nobody answered; it doubles for each further one.
+    pub retry_backoff: Duration,
+    /// When agents may be phoned, in the site's local time; outside them a callback waits
+    /// and the employee is told when to expect it.
+    pub hours: BusinessHours,
+}
+
+/// `[agent] mode`: what the modem does once an agent answers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CallbackMode {
+    /// Hold the agent, dial the employee, join them (explicit call transfer, or a conference
+    /// when the network refuses transfer). Falls back to `Ring` when the network offers
+    /// neither (`AT+CHLD=?`).
+    Bridge,
+    /// Ring the agent so they read the SMS and call the employee from their own phone.
+    Ring,
+}
+
+impl fmt::Display for CallbackMode {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            CallbackMode::Bridge => "bridge",
+            CallbackMode::Ring => "ring",
+        })
+    }
+}
+
+impl AgentSettings {
+    /// The wait before the next round after `failed` rounds (1 or more): `retry_backoff`,
+    /// doubled for each further round, at most a day.
+    pub fn retry_delay(&self, failed: u32) -> Duration {
+        let day = Duration::from_secs(24 * 3600);
+        let doublings = failed.saturating_sub(1).min(31);
+        self.retry_backoff
+            .checked_mul(1 << doublings)
+            .unwrap_or(day)
+            .min(day)
+    }
 }
 
 /// `[phone]`
@@ -357,6 +402,11 @@ struct RawDrop {
 #[serde(deny_unknown_fields)]
 struct RawAgent {
     numbers: Option<Vec<Spanned<String>>>,
+    mode: Value<String>,
+    ring_timeout: Value<String>,
+    max_attempts: Value<i64>,
+    retry_backoff: Value<String>,
+    hours: Option<Vec<Spanned<String>>>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -426,6 +476,11 @@ struct RawMessages {
     start: Value<String>,
     agent: Value<String>,
     agent_unavailable: Value<String>,
+    agent_later: Value<String>,
+    agent_note: Value<String>,
+    agent_missed: Value<String>,
+    agent_cut_off: Value<String>,
+    agent_failed: Value<String>,
     help: Value<String>,
     not_understood: Value<String>,
     access_denied: Value<String>,
@@ -453,6 +508,11 @@ impl RawMessages {
             Text::Start => &self.start,
             Text::Agent => &self.agent,
             Text::AgentUnavailable => &self.agent_unavailable,
+            Text::AgentLater => &self.agent_later,
+            Text::AgentNote => &self.agent_note,
+            Text::AgentMissed => &self.agent_missed,
+            Text::AgentCutOff => &self.agent_cut_off,
+            Text::AgentFailed => &self.agent_failed,
             Text::Help => &self.help,
             Text::NotUnderstood => &self.not_understood,
             Text::AccessDenied => &self.access_denied,
@@ -469,6 +529,9 @@ const DEFAULT_BAUD: u32 = 115_200;
 const BAUD_RATES: &[u32] = &[
     1200, 2400, 4800, 9600, 19_200, 38_400, 57_600, 115_200, 230_400, 460_800, 921_600,
 ];
+const DEFAULT_RING_TIMEOUT: Duration = Duration::from_secs(30);
+const DEFAULT_CALLBACK_ATTEMPTS: u32 = 3;
+const DEFAULT_CALLBACK_BACKOFF: Duration = Duration::from_secs(300);
 const DEFAULT_OUTBOX: OutboxSettings = OutboxSettings {
     pause: Duration::from_secs(1),
     max_attempts: 5,
@@ -887,7 +950,59 @@ fn agent_settings(
     phone: PhoneSettings,
 ) -> Result<AgentSettings, ConfigError> {
     let numbers = phone_numbers(check, "agent.numbers", raw.numbers, phone)?;
-    Ok(AgentSettings { numbers })
+    let signed = |d: Duration| SignedDuration::try_from(d).unwrap_or(SignedDuration::ZERO);
+    let mode = match raw.mode.as_ref() {
+        None => CallbackMode::Bridge,
+        Some(value) => match value.get_ref().trim().to_ascii_lowercase().as_str() {
+            "bridge" => CallbackMode::Bridge,
+            "ring" => CallbackMode::Ring,
+            _ => {
+                return Err(check.invalid(
+                    "agent.mode",
+                    value,
+                    "\"bridge\" or \"ring\"",
+                    format!("{:?}", value.get_ref()),
+                ));
+            }
+        },
+    };
+    let ring_timeout = check.duration(
+        "agent.ring_timeout",
+        raw.ring_timeout.as_ref(),
+        SignedDuration::from_secs(1)..=SignedDuration::from_mins(5),
+        signed(DEFAULT_RING_TIMEOUT),
+    )?;
+    let max_attempts = check.integer(
+        "agent.max_attempts",
+        raw.max_attempts.as_ref(),
+        1..=10,
+        DEFAULT_CALLBACK_ATTEMPTS,
+    )?;
+    let retry_backoff = check.duration(
+        "agent.retry_backoff",
+        raw.retry_backoff.as_ref(),
+        SignedDuration::from_secs(1)..=SignedDuration::from_hours(24),
+        signed(DEFAULT_CALLBACK_BACKOFF),
+    )?;
+    let windows = raw.hours.unwrap_or_default();
+    let hours = BusinessHours::parse(&windows.iter().map(|w| w.get_ref()).collect::<Vec<_>>())
+        .map_err(|(i, err)| {
+            let value = &windows[i];
+            check.invalid(
+                &format!("agent.hours[{i}]"),
+                value,
+                format!("a window like \"Mon-Fri 08:00-18:00\" ({err})"),
+                format!("{:?}", value.get_ref()),
+            )
+        })?;
+    Ok(AgentSettings {
+        numbers,
+        mode,
+        ring_timeout: to_std(ring_timeout),
+        max_attempts,
+        retry_backoff: to_std(retry_backoff),
+        hours,
+    })
 }
 
 /// A list of phone numbers (`agent.numbers`, `alerts.numbers`), normalised to E.164; a number
@@ -1264,7 +1379,12 @@ default_country = "GB"
     fn typed_settings() {
         let text = with(
             "agent",
-            r#"numbers = ["07400 123456", "+33 6 12 34 56 78"]"#,
+            r#"numbers = ["07400 123456", "+33 6 12 34 56 78"]
+mode = "Ring"
+ring_timeout = "20s"
+max_attempts = 2
+retry_backoff = "1m"
+hours = ["Mon-Fri 08:00-18:00"]"#,
         )
         .replace("[modem]\n", "[modem]\nbaud = 9600\npin = \"0000\"\n")
             + "[outbox]\npause = \"250ms\"\nmax_attempts = 3\nretry_backoff = \"1m\"\n"
@@ -1276,6 +1396,13 @@ default_country = "GB"
         let numbers: Vec<&str> = config.agent.numbers.iter().map(E164::as_str).collect();
         assert_eq!(numbers, ["+447400123456", "+33612345678"]);
         assert!(config.messages.options().agents_enabled);
+        assert_eq!(config.agent.mode, CallbackMode::Ring);
+        assert_eq!(config.agent.ring_timeout, Duration::from_secs(20));
+        assert_eq!(config.agent.max_attempts, 2);
+        assert_eq!(config.agent.retry_delay(1), Duration::from_secs(60));
+        assert_eq!(config.agent.retry_delay(3), Duration::from_secs(240));
+        assert_eq!(config.agent.retry_delay(40), Duration::from_secs(24 * 3600));
+        assert_eq!(config.agent.hours.to_string(), "Mon-Fri 08:00-18:00");
         assert_eq!(config.outbox.pause, Duration::from_millis(250));
         assert_eq!(config.outbox.max_attempts, 3);
         assert_eq!(
@@ -1565,6 +1692,33 @@ default_country = "GB"
                 Some("agent.numbers[1]"),
                 Some(11),
                 &["phone number", "\"call Bob\""],
+            ),
+            (
+                with("agent", "mode = \"conference\""),
+                Some("agent.mode"),
+                Some(11),
+                &["\"bridge\" or \"ring\"", "found \"conference\""],
+            ),
+            (
+                with("agent", "ring_timeout = \"10m\""),
+                Some("agent.ring_timeout"),
+                Some(11),
+                &["a duration from 1s to 5m"],
+            ),
+            (
+                with("agent", "max_attempts = 0"),
+                Some("agent.max_attempts"),
+                Some(11),
+                &["1 to 10"],
+            ),
+            (
+                with(
+                    "agent",
+                    "hours = [\"Mon-Fri 08:00-18:00\",\n  \"Sat 22:00-02:00\"]",
+                ),
+                Some("agent.hours[1]"),
+                Some(12),
+                &["must end after it starts", "found \"Sat 22:00-02:00\""],
             ),
             (
                 with("agent", "numbers = [\"12345\"]"),

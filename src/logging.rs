@@ -244,6 +244,52 @@ impl fmt::Display for ShownPhone<'_> {
     }
 }
 
+/// Free text for a log line (an error, a reason) that may name phone numbers: see [`scrub`].
+#[derive(Debug, Clone, Copy)]
+pub struct Scrubbed<T> {
+    text: T,
+    mask: bool,
+}
+
+/// `text` with every phone number in it (`+` and 7 to 15 digits, as shiftsms writes them)
+/// masked like [`phone`] when `[logging] mask_phones` is on: for errors and reasons that
+/// name a recipient, an agent or an employee.
+pub fn scrub<T: fmt::Display>(text: T) -> Scrubbed<T> {
+    Scrubbed {
+        text,
+        mask: masking(),
+    }
+}
+
+/// [`scrub`]'s work on a string.
+pub fn scrubbed(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(plus) = rest.find('+') {
+        out.push_str(&rest[..plus]);
+        let after = &rest[plus + 1..];
+        let digits = after.bytes().take_while(u8::is_ascii_digit).count();
+        if (7..=15).contains(&digits) {
+            out.push_str(&masked(&rest[plus..plus + 1 + digits]));
+        } else {
+            out.push_str(&rest[plus..plus + 1 + digits]);
+        }
+        rest = &after[digits..];
+    }
+    out.push_str(rest);
+    out
+}
+
+impl<T: fmt::Display> fmt::Display for Scrubbed<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.mask {
+            f.write_str(&scrubbed(&self.text.to_string()))
+        } else {
+            self.text.fmt(f)
+        }
+    }
+}
+
 /// A sender as it may be logged: see [`sender`].
 #[derive(Debug, Clone, Copy)]
 pub struct ShownSender<'a> {
@@ -381,6 +427,32 @@ mod tests {
         for (number, shown) in table {
             assert_eq!(masked(number), shown, "{number}");
             assert_eq!(masked(number).len(), number.len(), "{number}");
+        }
+    }
+
+    #[test]
+    fn numbers_in_free_text_are_scrubbed() {
+        let table = [
+            (
+                "queueing a reply to +447400123456: database is locked",
+                "queueing a reply to +447*******56: database is locked",
+            ),
+            (
+                "agent +447400111111 answered; call +33612345678 back",
+                "agent +447*******11 answered; call +336******78 back",
+            ),
+            // Not phone numbers: too short, or no plus.
+            (
+                "+CMS ERROR: 500, rssi +31, 447400123456",
+                "+CMS ERROR: 500, rssi +31, 447400123456",
+            ),
+            ("ends with a plus +", "ends with a plus +"),
+            ("", ""),
+        ];
+        for (text, shown) in table {
+            assert_eq!(scrubbed(text), shown, "{text}");
+            assert_eq!(Scrubbed { text, mask: true }.to_string(), shown);
+            assert_eq!(Scrubbed { text, mask: false }.to_string(), text);
         }
     }
 

@@ -271,6 +271,7 @@ fn help_names_every_admin_command() {
         "queues",
         "outbox",
         "inbox",
+        "callbacks",
     ] {
         assert!(
             help.lines()

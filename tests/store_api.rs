@@ -6,7 +6,7 @@ use common::{at, phone};
 use jiff::{Timestamp, ToSpan};
 use shiftsms::service::phone::E164;
 use shiftsms::service::phone::Sender;
-use shiftsms::store::callbacks::{CallbackId, CallbackState};
+use shiftsms::store::callbacks::{CallbackId, CallbackState, Change, Round};
 use shiftsms::store::campaigns::CampaignStatus;
 use shiftsms::store::employees::Subscription;
 use shiftsms::store::inbox::{
@@ -796,10 +796,10 @@ fn a_campaign_reaches_each_subscribed_employee_once_in_the_shuffled_order() {
 }
 
 #[test]
-fn callbacks_go_through_their_lifecycle() {
+fn callbacks_record_each_change_with_its_history() {
     let mut store = Store::open_in_memory().unwrap();
     let ann = phone("+447400123456");
-    let agent = phone("+441234567890");
+    let (first, second) = (phone("+441234567890"), phone("+441234567891"));
     let tx = store.transaction().unwrap();
     let id = tx
         .callbacks()
@@ -808,11 +808,54 @@ fn callbacks_go_through_their_lifecycle() {
     let due = tx.callbacks().next_due(t0()).unwrap().unwrap();
     assert_eq!(due.id, id);
     assert_eq!(due.request, "my pay is wrong");
-    tx.callbacks().dialling(id, &agent, t0()).unwrap();
-    assert!(tx.callbacks().next_due(t0()).unwrap().is_none());
-    assert_eq!(tx.callbacks().interrupted().unwrap().len(), 1);
+    assert_eq!(tx.callbacks().next_wakeup().unwrap(), Some(t0()));
+    let change = |from, to, reason| Change {
+        from,
+        to,
+        reason,
+        round: Round::Same,
+        agent: None,
+        next_attempt_at: None,
+        outcome: None,
+        error: None,
+    };
+    use CallbackState::*;
     tx.callbacks()
-        .attempt_failed(id, "NO ANSWER", t0() + 5.minutes(), t0())
+        .record(
+            id,
+            &Change {
+                round: Round::New,
+                agent: Some(&first),
+                ..change(Queued, Dialling, "calling agent 1")
+            },
+            t0(),
+        )
+        .unwrap();
+    assert!(tx.callbacks().next_due(t0()).unwrap().is_none());
+    assert_eq!(tx.callbacks().next_wakeup().unwrap(), None);
+    assert_eq!(tx.callbacks().interrupted().unwrap().len(), 1);
+    // Another agent in the same round: no new attempt.
+    tx.callbacks()
+        .record(
+            id,
+            &Change {
+                agent: Some(&second),
+                error: Some("agent 1 busy"),
+                ..change(Dialling, Dialling, "agent 1 busy; calling agent 2")
+            },
+            t0(),
+        )
+        .unwrap();
+    tx.callbacks()
+        .record(
+            id,
+            &Change {
+                next_attempt_at: Some(t0() + 5.minutes()),
+                error: Some("nobody answered"),
+                ..change(Dialling, Queued, "nobody answered")
+            },
+            t0(),
+        )
         .unwrap();
     assert!(
         tx.callbacks()
@@ -827,39 +870,125 @@ fn callbacks_go_through_their_lifecycle() {
             .is_some()
     );
     tx.callbacks()
-        .dialling(id, &agent, t0() + 5.minutes())
+        .record(
+            id,
+            &Change {
+                round: Round::New,
+                agent: Some(&first),
+                ..change(Queued, Dialling, "calling agent 1")
+            },
+            t0() + 5.minutes(),
+        )
         .unwrap();
+    // A change from a stale state writes nothing.
     assert!(matches!(
-        tx.callbacks().dialling(id, &agent, t0()),
+        tx.callbacks()
+            .record(id, &change(Queued, Dialling, "again"), t0()),
         Err(StoreError::WrongState { .. })
     ));
-    tx.callbacks().connected(id, t0() + 6.minutes()).unwrap();
     tx.callbacks()
-        .done(id, "agent spoke to Ann", t0() + 9.minutes())
+        .record(
+            id,
+            &change(Dialling, Connected, "agent answered"),
+            t0() + 6.minutes(),
+        )
+        .unwrap();
+    tx.callbacks()
+        .record(
+            id,
+            &Change {
+                outcome: Some("put through"),
+                ..change(Connected, Done, "put through")
+            },
+            t0() + 9.minutes(),
+        )
         .unwrap();
     let done = tx.callbacks().get(id).unwrap().unwrap();
     assert_eq!(done.state, CallbackState::Done);
     assert_eq!(done.attempts, 2);
-    assert_eq!(done.agent, Some(agent.clone()));
-    assert_eq!(done.outcome.as_deref(), Some("agent spoke to Ann"));
-    assert_eq!(done.last_error, None);
+    assert_eq!(done.agent, Some(first.clone()));
+    assert_eq!(done.outcome.as_deref(), Some("put through"));
+    assert_eq!(done.last_error.as_deref(), Some("nobody answered"));
     assert!(tx.callbacks().open().unwrap().is_empty());
+    let history: Vec<String> = tx
+        .callbacks()
+        .history(id)
+        .unwrap()
+        .iter()
+        .map(|h| {
+            format!(
+                "{} -> {} ({}) {}",
+                h.from.map_or("-", CallbackState::as_str),
+                h.to,
+                h.reason,
+                h.agent.as_ref().map_or("", E164::as_str)
+            )
+        })
+        .collect();
+    assert_eq!(
+        history,
+        [
+            "- -> queued (AGENT text received) ",
+            "queued -> dialling (calling agent 1) +441234567890",
+            "dialling -> dialling (agent 1 busy; calling agent 2) +441234567891",
+            "dialling -> queued (nobody answered) ",
+            "queued -> dialling (calling agent 1) +441234567890",
+            "dialling -> connected (agent answered) ",
+            "connected -> done (put through) ",
+        ]
+    );
 
+    // A round given back (the modem was away) does not count.
     let other = tx.callbacks().queue(&ann, "", None, t0()).unwrap();
     tx.callbacks()
-        .fail(other, "no agent configured", t0())
+        .record(
+            other,
+            &Change {
+                round: Round::New,
+                agent: Some(&first),
+                ..change(Queued, Dialling, "calling")
+            },
+            t0(),
+        )
         .unwrap();
-    assert_eq!(
-        tx.callbacks()
-            .get(other)
-            .unwrap()
-            .unwrap()
-            .last_error
-            .as_deref(),
-        Some("no agent configured")
-    );
+    tx.callbacks()
+        .record(
+            other,
+            &Change {
+                round: Round::GiveBack,
+                ..change(Dialling, Queued, "modem gone")
+            },
+            t0(),
+        )
+        .unwrap();
+    assert_eq!(tx.callbacks().get(other).unwrap().unwrap().attempts, 0);
+    assert!(!tx.callbacks().agent_told(other, &first).unwrap());
+    tx.outbox()
+        .queue(
+            &Outgoing {
+                recipient: &first,
+                text: "Call Ann",
+                kind: Kind::Agent,
+                cause: Some(Cause::Callback(other)),
+            },
+            t0(),
+        )
+        .unwrap();
+    assert!(tx.callbacks().agent_told(other, &first).unwrap());
+    assert!(!tx.callbacks().agent_told(other, &second).unwrap());
+    assert!(!tx.callbacks().agent_told(id, &first).unwrap());
+    let listed: Vec<CallbackId> = tx
+        .callbacks()
+        .list(false, 10)
+        .unwrap()
+        .iter()
+        .map(|c| c.id)
+        .collect();
+    assert_eq!(listed, [other, id]);
+    assert_eq!(tx.callbacks().list(true, 10).unwrap().len(), 1);
     assert!(matches!(
-        tx.callbacks().connected(CallbackId(12345), t0()),
+        tx.callbacks()
+            .record(CallbackId(12345), &change(Queued, Failed, "gone"), t0()),
         Err(StoreError::NotFound { .. })
     ));
 }

@@ -1,11 +1,12 @@
 //! The admin subcommands: what a scheduler or IT person does from a shell instead of typing SQL
 //! into `sqlite3` (list shifts and bookings, add and remove shifts and employees, create a
-//! campaign, look at the queues). Each acts on the database named by the config, through the
+//! campaign, look at the queues and the AGENT callbacks). Each acts on the database named by the config, through the
 //! store like the daemon does, so it can run while the daemon runs.
 //!
 //! [`run`] takes everything from outside as arguments (database path, default country, time
 //! zone for display, the clock, where to write), so tests drive it without a terminal.
 
+mod callbacks;
 mod campaigns;
 mod employees;
 mod queues;
@@ -52,6 +53,9 @@ pub enum AdminCommand {
     Outbox(OutboxArgs),
     /// Texts received, newest first.
     Inbox(InboxArgs),
+    /// AGENT requests: which agent was phoned, where each stands, why one failed. With an
+    /// id: that callback and its history.
+    Callbacks(CallbacksArgs),
 }
 
 #[derive(Debug, Clone, Subcommand)]
@@ -145,6 +149,18 @@ pub struct InboxArgs {
     pub limit: u32,
 }
 
+#[derive(Debug, Clone, Args)]
+pub struct CallbacksArgs {
+    /// Show this callback with its history.
+    pub id: Option<i64>,
+    /// Only callbacks not yet done or failed.
+    #[arg(long, conflicts_with = "id")]
+    pub open: bool,
+    /// How many to show, newest first.
+    #[arg(long, default_value_t = 20, conflicts_with = "id")]
+    pub limit: u32,
+}
+
 fn parse_state(text: &str) -> Result<OutboxState, String> {
     OutboxState::ALL
         .into_iter()
@@ -189,6 +205,8 @@ pub enum AdminError {
         "the campaign's shifts text is empty: name the shifts on offer, e.g. \"XYZ123 Mon 06:00-14:00\""
     )]
     EmptyCampaign,
+    #[error("no callback has the id {0} (`shiftsms callbacks` lists them)")]
+    NoSuchCallback(i64),
     #[error("writing the output: {0}")]
     Output(#[from] io::Error),
     #[error(
@@ -213,6 +231,7 @@ pub fn run(command: &AdminCommand, ctx: &Context, out: &mut impl Write) -> Resul
         AdminCommand::Queues => queues::summary(&mut store, ctx, out),
         AdminCommand::Outbox(args) => queues::outbox(args, &mut store, ctx, out),
         AdminCommand::Inbox(args) => queues::inbox(args, &mut store, ctx, out),
+        AdminCommand::Callbacks(args) => callbacks::run(args, &mut store, ctx, out),
     }
 }
 
@@ -562,6 +581,129 @@ mod tests {
             inbox.contains("(not yet processed)") && inbox.contains("xyz123"),
             "{inbox}"
         );
+    }
+
+    #[test]
+    fn callbacks_are_listed_and_one_shown_with_its_history() {
+        use crate::store::callbacks::{CallbackState, Change, Round};
+        let site = site();
+        let none = AdminCommand::Callbacks(CallbacksArgs {
+            id: None,
+            open: false,
+            limit: 20,
+        });
+        assert_eq!(run_ok(&site, none.clone()), "No callbacks.\n");
+        run_ok(
+            &site,
+            employees(EmployeesCommand::Add {
+                phone: "07400 123456".into(),
+                name: Some("Ann".into()),
+            }),
+        );
+        let ann = E164::from_international("+447400123456").unwrap();
+        let agent = E164::from_international("+441234567890").unwrap();
+        let now = site.ctx.now;
+        let mut store = Store::open(&site.ctx.database).unwrap();
+        let tx = store.transaction().unwrap();
+        let waiting = tx
+            .callbacks()
+            .queue(&ann, "my badge does not open gate 4", None, now)
+            .unwrap();
+        let failed = tx.callbacks().queue(&ann, "pay", None, now).unwrap();
+        let change = |from, to, reason| Change {
+            from,
+            to,
+            reason,
+            round: Round::Same,
+            agent: None,
+            next_attempt_at: None,
+            outcome: None,
+            error: None,
+        };
+        tx.callbacks()
+            .record(
+                failed,
+                &Change {
+                    round: Round::New,
+                    agent: Some(&agent),
+                    ..change(
+                        CallbackState::Queued,
+                        CallbackState::Dialling,
+                        "calling agent +441234567890",
+                    )
+                },
+                now,
+            )
+            .unwrap();
+        tx.callbacks()
+            .record(
+                failed,
+                &Change {
+                    outcome: Some("agent +441234567890 was busy; employee told"),
+                    ..change(
+                        CallbackState::Dialling,
+                        CallbackState::Failed,
+                        "agent +441234567890 was busy; employee told",
+                    )
+                },
+                now,
+            )
+            .unwrap();
+        tx.commit().unwrap();
+        drop(store);
+
+        assert_eq!(
+            run_ok(&site, none),
+            "ID  STATE   EMPLOYEE             REQUESTED             ROUNDS  AGENT          REQUEST                        WHERE IT STANDS\n\
+             \x202  failed  +447400123456 (Ann)  2024-05-01 09:00 UTC       1  +441234567890  pay                            agent +441234567890 was busy; employee told\n\
+             \x201  queued  +447400123456 (Ann)  2024-05-01 09:00 UTC       0                 my badge does not open gate 4  waiting for its turn\n\
+             2 callbacks shown, 1 open. `shiftsms callbacks ID` shows one with its history.\n"
+        );
+        let open = run_ok(
+            &site,
+            AdminCommand::Callbacks(CallbacksArgs {
+                id: None,
+                open: true,
+                limit: 20,
+            }),
+        );
+        assert!(
+            open.contains(&format!(" {}  queued", waiting.0)) && !open.contains("pay "),
+            "{open}"
+        );
+        let shown = run_ok(
+            &site,
+            AdminCommand::Callbacks(CallbacksArgs {
+                id: Some(failed.0),
+                open: false,
+                limit: 20,
+            }),
+        );
+        assert_eq!(
+            shown,
+            "Callback 2\n\
+             \x20 employee:   +447400123456 (Ann)\n\
+             \x20 request:    \"pay\"\n\
+             \x20 requested:  2024-05-01 09:00 UTC\n\
+             \x20 state:      failed\n\
+             \x20 rounds:     1\n\
+             \x20 agent:      +441234567890 (the last one phoned)\n\
+             \x20 stands:     agent +441234567890 was busy; employee told\n\
+             \n\
+             AT                    CHANGE              AGENT          REASON\n\
+             2024-05-01 09:00 UTC  queued                             AGENT text received\n\
+             2024-05-01 09:00 UTC  queued -> dialling  +441234567890  calling agent +441234567890\n\
+             2024-05-01 09:00 UTC  dialling -> failed                 agent +441234567890 was busy; employee told\n"
+        );
+        let err = run_err(
+            &site,
+            AdminCommand::Callbacks(CallbacksArgs {
+                id: Some(99),
+                open: false,
+                limit: 20,
+            }),
+        );
+        assert!(matches!(err, AdminError::NoSuchCallback(99)), "{err:?}");
     }
 
     #[test]

@@ -22,6 +22,7 @@ use tokio::sync::Notify;
 use super::alerts::Alerter;
 use super::db::{Db, DbError, DbStopped};
 use super::shutdown::Shutdown;
+use crate::logging;
 use crate::modem::pdu::gsm7;
 use crate::service::phone::E164;
 use crate::service::reply::Replies;
@@ -207,7 +208,10 @@ pub async fn watch(
             }
             Err(DbError::Stopped(stopped)) => return Err(stopped),
             Err(DbError::Store(err)) => {
-                tracing::error!("looking for new campaigns: {err}; trying again shortly");
+                tracing::error!(
+                    "looking for new campaigns: {err}; trying again shortly",
+                    err = logging::scrub(&err)
+                );
             }
         }
         // Even after an error: the campaigns started before it are committed and queued.

@@ -18,9 +18,12 @@ use super::shutdown::Shutdown;
 use super::{DaemonError, Health, Tuning};
 use crate::config::{Config, ConfigError};
 use crate::service::phone::E164;
+use crate::store::callbacks::CallbackState;
 use crate::store::shifts::{ShiftFilter, ShiftStatus};
 use crate::store::{Store, StoreError};
-use crate::virtual_modem::{SentSms, VirtualModem, VmError, VmOptions};
+use crate::virtual_modem::{
+    CallEventKind, CallScript, Direction, SentSms, VirtualModem, VmError, VmOptions,
+};
 
 /// The sample staff: (name, number).
 const EMPLOYEES: [(&str, &str); 5] = [
@@ -34,8 +37,11 @@ const EMPLOYEES: [(&str, &str); 5] = [
 /// Someone not in `employees`.
 const STRANGER: &str = "+447400999000";
 
-/// The agent phoned for AGENT (nobody: the dialler is not built yet).
+/// The agent phoned for AGENT (the virtual modem's network answers for them).
 const AGENT: &str = "+441234567890";
+
+/// How long the agent's and Ann's phones ring before they pick up.
+const PICK_UP: Duration = Duration::from_millis(1_500);
 
 const SHIFTS: [(&str, &str); 4] = [
     ("XYZ123", "Mon 06:00-14:00 Line 3"),
@@ -110,6 +116,9 @@ struct Site {
 }
 
 fn name_of(number: &str) -> String {
+    if number == AGENT {
+        return format!("the agent ({AGENT})");
+    }
     EMPLOYEES
         .iter()
         .find(|(_, phone)| *phone == number)
@@ -157,6 +166,11 @@ impl Site {
             symlink: Some(link.clone()),
             ..VmOptions::default()
         })?;
+        // The agent and Ann pick up when phoned.
+        vm.script_call(AGENT, CallScript::answered_after(PICK_UP));
+        if let Some((_, ann)) = EMPLOYEES.first() {
+            vm.script_call(ann, CallScript::answered_after(PICK_UP));
+        }
         let config_path = dir.path().join("config.toml");
         let config = Config::from_toml(&config_text(dir.path(), &link), &config_path)?;
         let db = config.database.path.clone();
@@ -373,26 +387,99 @@ async fn play(site: &mut Site, out: &mut impl Write) -> Result<(), DemoError> {
 
     heading(out, "7. Ann asks to speak to someone")?;
     exchange(site, out, &[("Ann", "AGENT my badge does not open gate 4")]).await?;
-    {
-        let mut store = Store::open(&site.db)?;
-        let tx = store.read()?;
-        for callback in tx.callbacks().open()? {
-            writeln!(
-                out,
-                "  callbacks: #{} for {} ({:?}) is {}.",
-                callback.id.0,
-                name_of(callback.employee.as_str()),
-                callback.request,
-                callback.state
-            )?;
-        }
+    let callback = wait_for_callback(site).await?;
+    writeln!(
+        out,
+        "  shiftsms phoned the agent ({AGENT}) through the modem, put them on hold, phoned \
+         Ann, and joined the two calls:"
+    )?;
+    for line in voice_commands(&site.vm) {
+        writeln!(out, "    modem <- {line}")?;
+    }
+    for (number, events) in calls_by_number(&site.vm) {
+        writeln!(out, "    call to {}: {events}", name_of(&number))?;
+    }
+    for note in site.replies(1).await? {
+        says(out, "shiftsms", "agent", &note.text)?;
     }
     writeln!(
         out,
-        "  The agent ({AGENT}) would now be phoned through the modem; that voice dialler is \
-         not built yet, so the callback waits in the callbacks table for it."
+        "  callbacks: #{} for {} is {}: {}.",
+        callback.id.0,
+        name_of(callback.employee.as_str()),
+        callback.state,
+        callback.outcome.as_deref().unwrap_or("")
+    )?;
+    writeln!(
+        out,
+        "  (The agent gets that SMS in every case, so nothing depends on a call connecting; \
+         on a site, `shiftsms callbacks` lists each callback and its steps.)"
     )?;
     Ok(())
+}
+
+/// Wait until callback 1 is done or failed.
+async fn wait_for_callback(site: &Site) -> Result<crate::store::callbacks::Callback, DemoError> {
+    let deadline = tokio::time::Instant::now() + PATIENCE;
+    loop {
+        let callback = {
+            let mut store = Store::open(&site.db)?;
+            let tx = store.read()?;
+            tx.callbacks().get(crate::store::callbacks::CallbackId(1))?
+        };
+        if let Some(callback) = callback
+            && matches!(callback.state, CallbackState::Done | CallbackState::Failed)
+        {
+            return Ok(callback);
+        }
+        if tokio::time::Instant::now() >= deadline {
+            return Err(DemoError::Modem(VmError::Timeout {
+                waited: PATIENCE,
+                what: "the callback to finish".into(),
+            }));
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+/// The call commands the daemon sent (`ATD`, `AT+CHLD`), without the `AT+CLCC` polls.
+fn voice_commands(vm: &VirtualModem) -> Vec<String> {
+    vm.transcript()
+        .into_iter()
+        .filter(|line| line.direction == Direction::ToModem)
+        .map(|line| line.text)
+        .filter(|text| {
+            text.starts_with("ATD") || (text.starts_with("AT+CHLD=") && !text.ends_with('?'))
+        })
+        .collect()
+}
+
+/// What happened to each number's calls, in words, in the order they were first phoned.
+fn calls_by_number(vm: &VirtualModem) -> Vec<(String, String)> {
+    let mut out: Vec<(String, Vec<&'static str>)> = Vec::new();
+    for event in vm.call_log() {
+        let word = match event.kind {
+            CallEventKind::Dialled => "dialled",
+            CallEventKind::Alerting => "ringing",
+            CallEventKind::Answered => "answered",
+            CallEventKind::Held => "on hold",
+            CallEventKind::Transferred => "transferred (the modem left the call)",
+            CallEventKind::JoinedConference => "in a conference",
+            CallEventKind::HungUp => "hung up by shiftsms",
+            CallEventKind::RemoteHangUp => "hung up",
+            other => {
+                tracing::debug!("call event {other:?}");
+                continue;
+            }
+        };
+        match out.iter_mut().find(|(number, _)| *number == event.number) {
+            Some((_, words)) => words.push(word),
+            None => out.push((event.number, vec![word])),
+        }
+    }
+    out.into_iter()
+        .map(|(number, words)| (number, words.join(", ")))
+        .collect()
 }
 
 /// Each (sender, text) is delivered at once, then their replies printed in the order sent.
@@ -446,6 +533,13 @@ fn database_summary(site: &Site, out: &mut impl Write) -> Result<(), DemoError> 
         .map(|(what, n)| format!("{n} {what}"))
         .collect();
     writeln!(out, "  outbox: {}", counts.join(", "))?;
+    let callbacks: Vec<String> = tx
+        .callbacks()
+        .list(false, u32::MAX)?
+        .iter()
+        .map(|c| format!("#{} {}", c.id.0, c.state))
+        .collect();
+    writeln!(out, "  callbacks: {}", callbacks.join(", "))?;
     let (unprocessed, waiting) = tx.inbox().backlog()?;
     let received = tx.inbox().recent(u32::MAX)?.len();
     writeln!(

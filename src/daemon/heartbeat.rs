@@ -318,7 +318,10 @@ pub async fn run(mut heart: Heart, shutdown: Shutdown) -> Result<(), DbStopped> 
             Ok(_) => heart.outbox.notify_one(),
             Err(DbError::Stopped(stopped)) => return Err(stopped),
             Err(DbError::Store(err)) => {
-                tracing::warn!("writing the heartbeat: {err}; trying again at the next one");
+                tracing::warn!(
+                    "writing the heartbeat: {err}; trying again at the next one",
+                    err = crate::logging::scrub(&err)
+                );
             }
         }
         if stopping {

@@ -158,6 +158,8 @@ pub struct Inbound {
     unrecorded: Vec<Assembled<PartId>>,
     /// Poked whenever a reply was queued, so the sender does not wait for its next look.
     outbox: Arc<Notify>,
+    /// Poked when an AGENT text was acted on, so the callback dialler looks at once.
+    callbacks: Option<Arc<Notify>>,
 }
 
 impl Inbound {
@@ -177,6 +179,7 @@ impl Inbound {
             assembler: Assembler::new(part_timeout),
             unrecorded: Vec::new(),
             outbox,
+            callbacks: None,
         };
         let pending = inbound
             .db
@@ -364,7 +367,17 @@ impl Inbound {
         Ok(())
     }
 
+    /// Poke `notify` whenever an AGENT text was acted on (a callback may have been queued).
+    pub fn wake_on_callback(&mut self, notify: Arc<Notify>) {
+        self.callbacks = Some(notify);
+    }
+
     fn acted(&self, id: InboundId, sender: &Sender, text: &str, acted: &Acted) {
+        if acted.command == "agent"
+            && let Some(callbacks) = &self.callbacks
+        {
+            callbacks.notify_one();
+        }
         let phone = logging::sender(sender);
         let codes = shift_codes(text);
         let shift_codes = codes.as_deref();
@@ -455,7 +468,8 @@ fn record_and_act(
                 phone = %logging::sender(sender),
                 "acting on the text from {} failed ({err}); it is kept and will be acted on \
                  later",
-                logging::sender(sender)
+                logging::sender(sender),
+                err = logging::scrub(&err)
             );
             let tx = store.transaction()?;
             tx.inbox().assemble(&ids, &new)?;

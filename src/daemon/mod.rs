@@ -14,17 +14,21 @@
 //! | [`sim`] | the modem's message storage: list at ready, read on `+CMTI`, poll, delete only once kept |
 //! | [`outbound`] | the outbox sender: one part at a time, in flight recorded before `AT+CMGS`, retries, pause |
 //! | [`in_flight`] | what happens to a part whose fate is unknown (crash or no answer mid-send) |
-//! | [`modem_link`] | the AT engine seen as a [`outbound::Transmitter`] and a [`sim::SimStorage`]; its events sorted |
+//! | [`modem_link`] | the AT engine seen as a [`outbound::Transmitter`], a [`sim::SimStorage`] and a [`callbacks::Voice`]; its events sorted |
+//! | [`callbacks`] | the callback dialler: agents phoned for AGENT, put through to the employee |
+//! | [`lease`] | the modem shared between SMS sending and calls being set up |
 //! | [`demo`] | `shiftsms demo`: the daemon on a virtual modem with sample data, as a transcript |
 //! | [`site`] | the tasks that keep the site's people informed: [`systemd`] (readiness, status, watchdog following the [`probe`]s), [`heartbeat`] (the row `shiftsms status` reads) and [`alerts`] (texts to supervisors) |
 
 pub mod alerts;
+pub mod callbacks;
 pub mod campaigns;
 pub mod db;
 pub mod demo;
 pub mod heartbeat;
 pub mod in_flight;
 pub mod inbound;
+pub mod lease;
 pub mod modem_link;
 pub mod outbound;
 pub mod probe;
@@ -48,6 +52,7 @@ use crate::store::{Store, StoreError};
 use alerts::Alerter;
 use db::{Db, DbError, DbStopped};
 use inbound::Inbound;
+use lease::ModemLease;
 use modem_link::Link;
 use outbound::OutboxSender;
 use process::Rules;
@@ -171,12 +176,9 @@ pub async fn run(
 /// | inbound | SIM listing and reading, store then delete, multipart assembly and expiry, acting on texts ([`sim`], [`inbound`]) |
 /// | outbox sender | sends what is queued, one part at a time ([`outbound`]) |
 /// | campaign watcher | turns new `shift_campaigns` rows into broadcasts ([`campaigns`]) |
+/// | callback dialler | phones agents for AGENT and puts them through ([`callbacks`]) |
 /// | drop-folder watcher | imports CSV files saved into `[drop] dir` ([`crate::drop::watcher`]), on a database connection of its own: the database thread notices its commits like a person's |
-///
 /// | site tasks | systemd readiness and watchdog, the modem and database probes, the heartbeat and its alerts ([`site`]) |
-///
-/// Tasks still to come join the [`JoinSet`] below: the callback dialler (issue 6, fed the
-/// call events by `modem events`).
 ///
 /// If one task fails (the database thread died), the others are asked to stop too and the
 /// error is returned.
@@ -221,7 +223,8 @@ async fn serve(
     let health = Arc::new(health);
     let port = config.modem.port.clone();
     // Before the modem is opened: what a previous run left half-done is settled first.
-    let inbound = Inbound::restore(
+    let callbacks_queued = Arc::new(Notify::new());
+    let mut inbound = Inbound::restore(
         db.clone(),
         rules,
         config.phone.default_country,
@@ -229,13 +232,20 @@ async fn serve(
         outbox.clone(),
     )
     .await?;
+    inbound.wake_on_callback(callbacks_queued.clone());
+    let lease = ModemLease::new();
     let modem = {
-        let shutdown = shutdown.clone();
+        let (shutdown, lease) = (shutdown.clone(), lease.clone());
         let settings = ModemSettings::new(&port, config.modem.baud, pin);
-        modem::spawn(settings, async move { shutdown.requested().await })
+        // The dialler hangs up before the modem task stops: no call is left unattended.
+        modem::spawn(settings, async move {
+            shutdown.requested().await;
+            lease.until_no_call().await;
+        })
     };
     let link = Link::new(modem.handle.clone());
     let (sim_events, sim_queue) = mpsc::unbounded_channel();
+    let (call_events, calls_ended) = mpsc::unbounded_channel();
     let alerter = Arc::new(
         Alerter::new(config.alerts.clone(), jiff::tz::TimeZone::system())
             .watching(modem.handle.watch_state()),
@@ -245,7 +255,7 @@ async fn serve(
     tasks.spawn({
         let health = health.clone();
         async move {
-            modem_link::route(modem.events, sim_events, port, health).await;
+            modem_link::route(modem.events, sim_events, call_events, port, health).await;
             ("modem events", Ok(()))
         }
     });
@@ -270,12 +280,13 @@ async fn serve(
     tasks.spawn({
         let sender = OutboxSender::new(
             db.clone(),
-            link,
+            link.clone(),
             config.outbox,
             outbox.clone(),
             shutdown.clone(),
             tuning.db_retry,
         )
+        .with_lease(lease.clone())
         .with_alerts(alerter.clone());
         async move { ("outbox sender", sender.run().await) }
     });
@@ -305,6 +316,26 @@ async fn serve(
             ("drop-folder watcher", Ok(()))
         }
     });
+    tasks.spawn({
+        let dialler = callbacks::Dialler::new(callbacks::Setup {
+            db: db.clone(),
+            voice: link,
+            ended: calls_ended,
+            lease,
+            settings: config.agent.clone(),
+            replies: Arc::new(config.messages.clone()),
+            time_zone: jiff::tz::TimeZone::system(),
+            clock: callbacks::system_clock(),
+            wake: callbacks_queued,
+            outbox: outbox.clone(),
+            shutdown: shutdown.clone(),
+            timing: callbacks::Timing {
+                db_retry: tuning.db_retry,
+                ..callbacks::Timing::default()
+            },
+        });
+        async move { ("callback dialler", dialler.run().await) }
+    });
     site::spawn(
         &mut tasks,
         site::Parts {
@@ -320,7 +351,6 @@ async fn serve(
         },
         shutdown.clone(),
     );
-    // Issue 6 (callback dialler) adds its task here.
 
     let mut failure = None;
     while let Some(joined) = tasks.join_next().await {

@@ -1,6 +1,7 @@
 //! The AT engine ([`crate::modem`]) as the daemon's components see it: [`Transmitter`] for
-//! the outbox sender, [`SimStorage`] for the inbound pipeline, and [`route`] sorting its
-//! events (SMS notifications to the inbound pipeline, state changes to the log).
+//! the outbox sender, [`SimStorage`] for the inbound pipeline, [`Voice`] for the callback
+//! dialler, and [`route`] sorting its events (SMS notifications to the inbound pipeline,
+//! call endings to the dialler, state changes to the log).
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -8,12 +9,16 @@ use std::sync::Arc;
 use tokio::sync::{mpsc, watch};
 
 use super::Health;
+use super::callbacks::Voice;
 use super::inbound::ReceivedPdu;
 use super::outbound::{TransmitError, Transmitter};
 use super::sim::{SimEvent, SimStorage, Slot};
 use crate::logging;
 use crate::modem::pdu::Pdu;
-use crate::modem::{ModemEvent, ModemHandle, ModemState, RawPdu, SendError, Storage, SubmitPdu};
+use crate::modem::{
+    Call, CallEnd, DialNumber, DialOutcome, HoldAction, HoldOptions, ModemError, ModemEvent,
+    ModemHandle, ModemState, RawPdu, SendError, Storage, SubmitPdu,
+};
 
 /// A cloneable link to the modem task.
 #[derive(Debug, Clone)]
@@ -65,6 +70,36 @@ impl Transmitter for Link {
     }
 }
 
+impl Voice for Link {
+    async fn ready(&self) {
+        Transmitter::ready(self).await;
+    }
+
+    async fn registered(&self) -> Result<bool, ModemError> {
+        Ok(self.handle.registration().await?.status.is_registered())
+    }
+
+    async fn dial(&self, number: &DialNumber) -> Result<DialOutcome, ModemError> {
+        self.handle.dial(number.clone()).await
+    }
+
+    async fn calls(&self) -> Result<Vec<Call>, ModemError> {
+        self.handle.calls().await
+    }
+
+    async fn hold(&self, action: HoldAction) -> Result<(), ModemError> {
+        self.handle.hold(action).await
+    }
+
+    async fn hang_up(&self) -> Result<(), ModemError> {
+        self.handle.hang_up().await
+    }
+
+    async fn hold_options(&self) -> Result<HoldOptions, ModemError> {
+        self.handle.hold_options().await
+    }
+}
+
 fn received(pdu: RawPdu) -> ReceivedPdu {
     match pdu {
         RawPdu::Bytes(bytes) => ReceivedPdu::Bytes(bytes),
@@ -109,11 +144,12 @@ impl SimStorage for Link {
 }
 
 /// Sort the modem's events until it stops: SMS notifications go to the inbound pipeline,
-/// state changes are logged in words a field engineer can act on. (The callback dialler will
-/// take the call events from here.)
+/// call endings (`BUSY`, `NO ANSWER`, `NO CARRIER`) to the callback dialler, state changes
+/// are logged in words a field engineer can act on.
 pub async fn route(
     mut events: mpsc::UnboundedReceiver<ModemEvent>,
     sim: mpsc::UnboundedSender<SimEvent>,
+    calls: mpsc::UnboundedSender<CallEnd>,
     port: PathBuf,
     health: Arc<watch::Sender<Health>>,
 ) {
@@ -173,6 +209,12 @@ pub async fn route(
             }
             ModemEvent::MessageDelivered { pdu, .. } | ModemEvent::StatusReport { pdu, .. } => {
                 Some(SimEvent::Delivered(received(pdu)))
+            }
+            ModemEvent::CallEnded(end) => {
+                tracing::debug!("modem: a call ended ({end})");
+                // The dialler is gone only at shutdown.
+                let _ = calls.send(end);
+                None
             }
             ModemEvent::RegistrationChanged(registration) => {
                 tracing::info!("network registration: {}", registration.status);

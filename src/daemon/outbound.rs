@@ -31,6 +31,7 @@ use super::alerts::Alerter;
 use super::campaigns;
 use super::db::{Db, DbError, DbStopped};
 use super::in_flight::{self, Doubt, Resolution};
+use super::lease::{ModemLease, SmsTurn};
 use super::shutdown::Shutdown;
 use crate::config::OutboxSettings;
 use crate::logging;
@@ -93,6 +94,8 @@ pub struct OutboxSender<T> {
     pub db_retry: Duration,
     /// Raises the send-failures and campaign-finished alerts (none: not raised).
     pub alerts: Option<Arc<Alerter>>,
+    /// Shared with the callback dialler: a part waits while a call is set up.
+    pub lease: ModemLease,
     last_submission: Option<Instant>,
 }
 
@@ -120,8 +123,14 @@ impl<T: Transmitter> OutboxSender<T> {
             shutdown,
             db_retry,
             alerts: None,
+            lease: ModemLease::new(),
             last_submission: None,
         }
+    }
+
+    /// Share `lease` with the callback dialler, so no part goes out while a call is set up.
+    pub fn with_lease(self, lease: ModemLease) -> Self {
+        OutboxSender { lease, ..self }
     }
 
     /// Raise alerts: repeated send failures (in the transaction that fails a message for
@@ -169,7 +178,10 @@ impl<T: Transmitter> OutboxSender<T> {
                 }
                 Err(DbError::Stopped(stopped)) => return Err(stopped),
                 Err(DbError::Store(err)) => {
-                    tracing::error!("settling interrupted messages: {err}; trying again");
+                    tracing::error!(
+                        "settling interrupted messages: {err}; trying again",
+                        err = logging::scrub(&err)
+                    );
                     if !self.nap(self.db_retry).await {
                         return Ok(());
                     }
@@ -204,7 +216,10 @@ impl<T: Transmitter> OutboxSender<T> {
                 Ok(Turn::Stopping) => return Ok(()),
                 Err(DbError::Stopped(stopped)) => return Err(stopped),
                 Err(DbError::Store(err)) => {
-                    tracing::error!("outbox: {err}; trying again shortly");
+                    tracing::error!(
+                        "outbox: {err}; trying again shortly",
+                        err = logging::scrub(&err)
+                    );
                     if !self.nap(self.db_retry).await {
                         return Ok(());
                     }
@@ -224,7 +239,7 @@ impl<T: Transmitter> OutboxSender<T> {
             Ok(wakeup) => wakeup,
             Err(DbError::Stopped(stopped)) => return Err(stopped),
             Err(DbError::Store(err)) => {
-                tracing::error!("outbox: {err}");
+                tracing::error!("outbox: {err}", err = logging::scrub(&err));
                 None
             }
         };
@@ -261,7 +276,7 @@ impl<T: Transmitter> OutboxSender<T> {
         loop {
             match self.db.run(job.clone()).await {
                 Err(DbError::Store(err)) if err.is_locked() => {
-                    tracing::warn!("{what}: {err}; trying again");
+                    tracing::warn!("{what}: {err}; trying again", err = logging::scrub(&err));
                     if !self.nap(self.db_retry).await {
                         return Err(DbError::Store(err));
                     }
@@ -292,6 +307,20 @@ impl<T: Transmitter> OutboxSender<T> {
                 }
             }
             None => !self.shutdown.is_requested(),
+        }
+    }
+
+    /// The modem for one part, once no call is being set up; `None` if shutdown came first.
+    /// Taken before the part is recorded `sending`, so a part never waits for a call while
+    /// it counts as on the wire.
+    async fn turn(&self) -> Option<SmsTurn> {
+        if self.lease.call_in_progress() {
+            tracing::debug!("a callback is using the modem: SMS wait until it is free");
+        }
+        tokio::select! {
+            biased;
+            _ = self.shutdown.requested() => None,
+            turn = self.lease.sms() => Some(turn),
         }
     }
 
@@ -332,7 +361,11 @@ impl<T: Transmitter> OutboxSender<T> {
                     .await?;
                 return Ok(Turn::Done);
             };
-            if !self.throttle().await {
+            let turn = match self.throttle().await {
+                true => self.turn().await,
+                false => None,
+            };
+            let Some(turn) = turn else {
                 if begun {
                     self.requeue(
                         id,
@@ -341,7 +374,7 @@ impl<T: Transmitter> OutboxSender<T> {
                     .await?;
                 }
                 return Ok(Turn::Stopping);
-            }
+            };
             let began = self
                 .db
                 .run(move |store| {
@@ -360,6 +393,7 @@ impl<T: Transmitter> OutboxSender<T> {
                 Err(err) => return Err(err),
             }
             let result = self.transmitter.transmit(pdu).await;
+            drop(turn);
             self.last_submission = Some(Instant::now());
             match result {
                 Ok(reference) => {
@@ -430,12 +464,11 @@ impl<T: Transmitter> OutboxSender<T> {
                     match resolution {
                         Resolution::GaveUp(reason) | Resolution::Exhausted(reason) => {
                             // The reason names the recipient (it is kept whole in the database).
-                            let shown = logging::phone(&message.recipient).to_string();
                             tracing::warn!(
                                 outbox_id = id.0,
-                                phone = %shown,
+                                phone = %logging::phone(&message.recipient),
                                 "message {}",
-                                reason.replace(message.recipient.as_str(), &shown)
+                                logging::scrub(&reason)
                             );
                             self.finished(&message, of, "in doubt", Some(&reason))
                                 .await?;

@@ -12,11 +12,13 @@
 //! by a reply queued in the transaction that made it, and sent only after that commit.
 
 use jiff::Timestamp;
+use jiff::tz::TimeZone;
 
 use crate::config::Config;
 use crate::service::access::{self, Facts, Reply, ReplyLimits, Verdict};
 use crate::service::booking::{self, ShiftState};
 use crate::service::command::{self, Command};
+use crate::service::hours::{self, BusinessHours};
 use crate::service::phone::{E164, Sender};
 use crate::service::reply::{Offer, Replies};
 use crate::service::shift_code::ShiftCode;
@@ -25,11 +27,16 @@ use crate::store::outbox::{Cause, Kind, MessageId, Outgoing};
 use crate::store::shifts::{ShiftStatus, Take};
 use crate::store::{StoreError, Tx};
 
-/// What the rules need besides the database: the texts and the reply limits.
+/// What the rules need besides the database: the texts, the reply limits, and when agents
+/// can be phoned (for the AGENT reply).
 #[derive(Debug, Clone)]
 pub struct Rules {
     pub replies: Replies,
     pub limits: ReplyLimits,
+    /// `[agent] hours`.
+    pub agent_hours: BusinessHours,
+    /// The site's time zone, in which `agent_hours` are written.
+    pub time_zone: TimeZone,
 }
 
 impl Rules {
@@ -37,6 +44,19 @@ impl Rules {
         Rules {
             replies: config.messages.clone(),
             limits: config.limits,
+            agent_hours: config.agent.hours.clone(),
+            time_zone: TimeZone::system(),
+        }
+    }
+
+    /// The answer to AGENT: outside business hours, when to expect the call.
+    fn agent_reply(&self, now: Timestamp) -> String {
+        let opens = self.agent_hours.next_open(now, &self.time_zone);
+        if self.agents_enabled() && opens > now {
+            self.replies
+                .agent_later(&hours::show_opening(opens, &self.time_zone))
+        } else {
+            self.replies.agent()
         }
     }
 
@@ -236,7 +256,7 @@ fn serve(
             } else {
                 "no agent numbers configured: told to call the site".to_string()
             };
-            ("agent", outcome, replies.agent())
+            ("agent", outcome, rules.agent_reply(now))
         }
         Command::Help => ("help", "help sent".to_string(), replies.help()),
         Command::Unrecognised => (

@@ -10,10 +10,12 @@
 //! | [`reply`] | what do we text back (templates, REQUEST pages, SMS cost)? |
 //! | [`template`] | how is a `{placeholder}` text checked and filled? |
 //! | [`phone`] | who is this number, in E.164? |
+//! | [`hours`] | may an agent be phoned now, and if not, from when (business hours, local time)? |
 
 pub mod access;
 pub mod booking;
 pub mod command;
+pub mod hours;
 pub mod phone;
 pub mod reply;
 pub mod shift_code;

@@ -47,6 +47,11 @@ pub enum Text {
     Start,
     Agent,
     AgentUnavailable,
+    AgentLater,
+    AgentNote,
+    AgentMissed,
+    AgentCutOff,
+    AgentFailed,
     Help,
     NotUnderstood,
     AccessDenied,
@@ -83,7 +88,7 @@ const fn reply(key: &'static str, default: &'static str) -> Spec {
 }
 
 impl Text {
-    pub const ALL: [Text; 22] = [
+    pub const ALL: [Text; 27] = [
         Text::Broadcast,
         Text::AgentHint,
         Text::Request,
@@ -103,6 +108,11 @@ impl Text {
         Text::Start,
         Text::Agent,
         Text::AgentUnavailable,
+        Text::AgentLater,
+        Text::AgentNote,
+        Text::AgentMissed,
+        Text::AgentCutOff,
+        Text::AgentFailed,
         Text::Help,
         Text::NotUnderstood,
         Text::AccessDenied,
@@ -221,6 +231,46 @@ impl Text {
                 "agent_unavailable",
                 "Sorry, agents cannot be reached by text. Please call your supervisor or the \
                  site office.",
+            ),
+            Text::AgentLater => Spec {
+                allowed: &[P::When],
+                required: &[P::When],
+                ..reply(
+                    "agent_later",
+                    "Thank you. No agent is available now; one will call you back from {when}.",
+                )
+            },
+            Text::AgentNote => Spec {
+                allowed: &[P::Name, P::Phone, P::Request],
+                required: &[P::Phone],
+                ..reply(
+                    "agent_note",
+                    "Callback request from {name} {phone}: \"{request}\". We are phoning you to \
+                     put you through; if we cannot, please call them back.",
+                )
+            },
+            Text::AgentMissed => Spec {
+                allowed: &[P::Name, P::Phone],
+                required: &[P::Phone],
+                ..reply(
+                    "agent_missed",
+                    "{name} {phone} did not answer when we phoned to put you through. Please \
+                     call them back later.",
+                )
+            },
+            Text::AgentCutOff => Spec {
+                allowed: &[P::Name, P::Phone],
+                required: &[P::Phone],
+                ..reply(
+                    "agent_cut_off",
+                    "The call putting you through to {name} {phone} was cut off. If you are not \
+                     talking to them now, please call them back.",
+                )
+            },
+            Text::AgentFailed => reply(
+                "agent_failed",
+                "Sorry, we could not reach an agent. Please call your supervisor or the site \
+                 office.",
             ),
             Text::Help => Spec {
                 allowed: &[P::AgentHint],
@@ -364,6 +414,39 @@ pub struct Listing {
     pub pages: u32,
 }
 
+/// Most characters of an employee's request quoted in the agent's note: enough to say what
+/// it is about, while the note stays within two SMS parts.
+pub const NOTE_REQUEST_CHARS: usize = 100;
+
+/// The employee a callback is for, as the agent's texts name them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Caller<'a> {
+    /// From `employees.name`; `None` when the row has no name.
+    pub name: Option<&'a str>,
+    /// E.164.
+    pub phone: &'a str,
+}
+
+impl Caller<'_> {
+    fn name(&self) -> &str {
+        match self.name.map(str::trim) {
+            Some(name) if !name.is_empty() => name,
+            _ => "employee",
+        }
+    }
+}
+
+/// `text` on one line (line breaks and runs of spaces become one space), cut to `max`
+/// characters with "..." when longer.
+fn one_line(text: &str, max: usize) -> String {
+    let flat = text.split_whitespace().collect::<Vec<_>>().join(" ");
+    if flat.chars().count() <= max {
+        return flat;
+    }
+    let kept: String = flat.chars().take(max.saturating_sub(3)).collect();
+    format!("{}...", kept.trim_end())
+}
+
 /// The checked texts, ready to render.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Replies {
@@ -481,6 +564,52 @@ impl Replies {
         } else {
             self.render(Text::AgentUnavailable, &[])
         }
+    }
+
+    /// The answer to AGENT outside business hours: when to expect the call.
+    pub fn agent_later(&self, when: &str) -> String {
+        self.render(Text::AgentLater, &[(P::When, when)])
+    }
+
+    /// The SMS an agent gets for a callback (in every mode, so nothing depends on a call
+    /// connecting). The request is put on one line and cut to [`NOTE_REQUEST_CHARS`].
+    pub fn agent_note(&self, who: &Caller<'_>, request: &str) -> String {
+        let request = one_line(request, NOTE_REQUEST_CHARS);
+        let request = if request.is_empty() {
+            "no details given".to_string()
+        } else {
+            request
+        };
+        self.render(
+            Text::AgentNote,
+            &[
+                (P::Name, who.name()),
+                (P::Phone, who.phone),
+                (P::Request, &request),
+            ],
+        )
+    }
+
+    /// To the agent: the employee did not answer.
+    pub fn agent_missed(&self, who: &Caller<'_>) -> String {
+        self.render(
+            Text::AgentMissed,
+            &[(P::Name, who.name()), (P::Phone, who.phone)],
+        )
+    }
+
+    /// To the agent: the call was cut off on our side (a restart, the modem lost, calls that
+    /// could not be joined).
+    pub fn agent_cut_off(&self, who: &Caller<'_>) -> String {
+        self.render(
+            Text::AgentCutOff,
+            &[(P::Name, who.name()), (P::Phone, who.phone)],
+        )
+    }
+
+    /// To the employee: every attempt failed.
+    pub fn agent_failed(&self) -> String {
+        self.render(Text::AgentFailed, &[])
     }
 
     pub fn help(&self) -> String {
@@ -700,7 +829,17 @@ impl Replies {
                 let limit = text.spec().warn_above_parts?;
                 let sample = match text {
                     Text::Booking => self.booking(&sample_outcome),
-                    _ => self.render(text, &[(P::Shifts, ""), (P::AgentHint, &hint)]),
+                    _ => self.render(
+                        text,
+                        &[
+                            (P::Shifts, ""),
+                            (P::AgentHint, &hint),
+                            (P::Name, "Ann"),
+                            (P::Phone, "+447400123456"),
+                            (P::Request, ""),
+                            (P::When, "Mon 08:00"),
+                        ],
+                    ),
                 };
                 let parts = parts(&sample);
                 (parts > limit).then_some(TextWarning { text, parts, limit })
@@ -887,6 +1026,46 @@ mod tests {
             help.help()
                 .starts_with("Help. If you want to speak to an agent")
         );
+    }
+
+    #[test]
+    fn callback_texts_name_the_employee_and_quote_the_request_on_one_line() {
+        let r = with_agents();
+        let ann = Caller {
+            name: Some("Ann"),
+            phone: "+447400123456",
+        };
+        assert_eq!(
+            r.agent_note(&ann, "my badge\ndoes not   open gate 4"),
+            "Callback request from Ann +447400123456: \"my badge does not open gate 4\". We are \
+             phoning you to put you through; if we cannot, please call them back."
+        );
+        let nameless = Caller {
+            name: Some("  "),
+            phone: "+447400123456",
+        };
+        assert!(
+            r.agent_note(&nameless, "")
+                .starts_with("Callback request from employee +447400123456: \"no details given\"")
+        );
+        // A long request is cut, so the note stays within two parts.
+        let long = r.agent_note(&ann, &"pay ".repeat(200));
+        assert!(long.contains(" pay p...\"."), "{long}");
+        assert!(parts(&long) <= 2, "{long}");
+        assert_eq!(
+            r.agent_missed(&ann),
+            "Ann +447400123456 did not answer when we phoned to put you through. Please call \
+             them back later."
+        );
+        assert!(
+            r.agent_cut_off(&ann)
+                .contains("Ann +447400123456 was cut off")
+        );
+        assert_eq!(
+            r.agent_later("Mon 08:00"),
+            "Thank you. No agent is available now; one will call you back from Mon 08:00."
+        );
+        assert_eq!(r.agent_failed(), Text::AgentFailed.default_text());
     }
 
     fn offers(n: usize, info: &str) -> Vec<Offer> {

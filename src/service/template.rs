@@ -30,10 +30,18 @@ pub enum Placeholder {
     Pages,
     /// The next page's number.
     Next,
+    /// An employee's name (callbacks).
+    Name,
+    /// An employee's phone number (callbacks).
+    Phone,
+    /// What an employee asked an agent for: the text after AGENT.
+    Request,
+    /// When agents can be phoned again, in the site's local time ("Mon 08:00").
+    When,
 }
 
 impl Placeholder {
-    pub const ALL: [Placeholder; 10] = [
+    pub const ALL: [Placeholder; 14] = [
         Placeholder::Shifts,
         Placeholder::AgentHint,
         Placeholder::Summary,
@@ -44,6 +52,10 @@ impl Placeholder {
         Placeholder::Page,
         Placeholder::Pages,
         Placeholder::Next,
+        Placeholder::Name,
+        Placeholder::Phone,
+        Placeholder::Request,
+        Placeholder::When,
     ];
 
     pub fn name(self) -> &'static str {
@@ -58,6 +70,10 @@ impl Placeholder {
             Placeholder::Page => "page",
             Placeholder::Pages => "pages",
             Placeholder::Next => "next",
+            Placeholder::Name => "name",
+            Placeholder::Phone => "phone",
+            Placeholder::Request => "request",
+            Placeholder::When => "when",
         }
     }
 }

@@ -214,9 +214,26 @@ CREATE TABLE campaign_recipients (
 );
 "#;
 
-/// Version 3: what the daemon tells the people looking after it (issue 7): its heartbeat,
+/// Version 3: the history of each callback, so "why was nobody called?" has an answer in
+/// the database (`shiftsms callbacks ID` shows it).
+const V3_CALLBACK_HISTORY: Migration = r#"
+-- One row per change of a callback: queued, each agent called, answered, put through,
+-- retried, given up. Written in the same transaction as the change itself.
+CREATE TABLE callback_history (
+    id          INTEGER PRIMARY KEY,
+    callback_id INTEGER NOT NULL REFERENCES callbacks(id) ON DELETE CASCADE,
+    at          TEXT NOT NULL,
+    old_state   TEXT,              -- NULL for the row that queued it
+    new_state   TEXT NOT NULL,
+    agent       TEXT,              -- the agent being called, when one is
+    reason      TEXT NOT NULL
+);
+CREATE INDEX callback_history_of ON callback_history(callback_id, id);
+"#;
+
+/// Version 4: what the daemon tells the people looking after it (issue 7): its heartbeat,
 /// read by `shiftsms status`, and the alerts it texted to supervisors.
-const V3_SITE_HEALTH: Migration = r#"
+const V4_SITE_HEALTH: Migration = r#"
 -- One row, rewritten by the running daemon every minute or so and at every change of the
 -- modem's state, so `shiftsms status` can tell from the database alone (without touching the
 -- modem the daemon holds) whether the daemon is alive and how the modem is. A row older than
@@ -266,7 +283,12 @@ CREATE INDEX alerts_latest ON alerts(kind, subject, raised_at);
 "#;
 
 /// Every schema step, oldest first. Append only.
-pub const MIGRATIONS: &[Migration] = &[V1_PEOPLE_TABLES, V2_DAEMON_TABLES, V3_SITE_HEALTH];
+pub const MIGRATIONS: &[Migration] = &[
+    V1_PEOPLE_TABLES,
+    V2_DAEMON_TABLES,
+    V3_CALLBACK_HISTORY,
+    V4_SITE_HEALTH,
+];
 
 /// The schema version this build writes.
 pub fn latest() -> u32 {

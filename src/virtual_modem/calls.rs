@@ -84,6 +84,64 @@ impl Default for CallScript {
     }
 }
 
+/// The call-related supplementary services the network grants this SIM (TS 22.030 §6.5.5:
+/// hold, multiparty, explicit call transfer), as `AT+CHLD=?` lists them. A service not
+/// granted is refused with `+CME ERROR: 4` (operation not supported), as a network without
+/// the subscription does.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CallServices {
+    /// Call hold (`2`, `2x`; and dialling a second call while one is active).
+    pub hold: bool,
+    /// Releasing one call by its index (`1x`).
+    pub release_one: bool,
+    /// Multiparty (`3`).
+    pub conference: bool,
+    /// Explicit call transfer (`4`).
+    pub transfer: bool,
+}
+
+impl CallServices {
+    /// Everything: what most networks grant.
+    pub const ALL: CallServices = CallServices {
+        hold: true,
+        release_one: true,
+        conference: true,
+        transfer: true,
+    };
+
+    /// No supplementary service at all: one call at a time.
+    pub const NONE: CallServices = CallServices {
+        hold: false,
+        release_one: false,
+        conference: false,
+        transfer: false,
+    };
+
+    /// The `+CHLD: (...)` line of `AT+CHLD=?`.
+    pub(crate) fn chld_test_line(self) -> String {
+        let mut offered = vec!["0", "1"];
+        if self.release_one {
+            offered.push("1x");
+        }
+        if self.hold {
+            offered.extend(["2", "2x"]);
+        }
+        if self.conference {
+            offered.push("3");
+        }
+        if self.transfer {
+            offered.push("4");
+        }
+        format!("+CHLD: ({})", offered.join(","))
+    }
+}
+
+impl Default for CallServices {
+    fn default() -> CallServices {
+        CallServices::ALL
+    }
+}
+
 /// `<stat>` of `+CLCC` (TS 27.007 §7.18).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum CallState {

@@ -8,7 +8,7 @@
 use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::time::{Duration, Instant};
 
-use super::calls::{Call, CallEvent, CallScript};
+use super::calls::{Call, CallEvent, CallScript, CallServices};
 use super::command::{self, Command};
 use super::profile::{Cnmi, Profile};
 use super::rng::Rng;
@@ -24,6 +24,7 @@ pub(crate) struct Network {
     pub(crate) operator: String,
     pub(crate) operator_numeric: String,
     pub(crate) caller_gives_up_after: Duration,
+    pub(crate) call_services: CallServices,
 }
 
 /// `<stat>` of `+CREG` (TS 27.007 §7.2).

@@ -59,7 +59,8 @@ use tokio::sync::{broadcast, oneshot};
 use tokio::task::JoinHandle;
 
 pub use self::calls::{
-    CallDirection, CallEvent, CallEventKind, CallInfo, CallOutcome, CallScript, CallState,
+    CallDirection, CallEvent, CallEventKind, CallInfo, CallOutcome, CallScript, CallServices,
+    CallState,
 };
 pub use self::console::{interrupted, run_standalone, stdin_lines};
 pub use self::core::RegStatus;
@@ -102,6 +103,8 @@ pub struct VmOptions {
     pub sim_inserted: bool,
     /// An incoming call nobody answers ends after this long.
     pub caller_gives_up_after: Duration,
+    /// Hold, conference and transfer, as the network grants them (`AT+CHLD=?`).
+    pub call_services: CallServices,
 }
 
 impl Default for VmOptions {
@@ -120,6 +123,7 @@ impl Default for VmOptions {
             signal: 20,
             sim_inserted: true,
             caller_gives_up_after: Duration::from_secs(30),
+            call_services: CallServices::ALL,
         }
     }
 }
@@ -192,6 +196,7 @@ impl VirtualModem {
             operator: options.operator.clone(),
             operator_numeric: options.operator_numeric.clone(),
             caller_gives_up_after: options.caller_gives_up_after,
+            call_services: options.call_services,
         };
         let modem = Modem::new(
             options.profile.clone(),

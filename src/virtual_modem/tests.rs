@@ -32,6 +32,7 @@ impl Bench {
             operator: "Demo Net".into(),
             operator_numeric: "00101".into(),
             caller_gives_up_after: Duration::from_secs(30),
+            call_services: super::CallServices::ALL,
         };
         let mut modem = Modem::new(profile, net, sim, 5, 20, now);
         modem.power_on(now);
@@ -314,4 +315,36 @@ fn an_incoming_call_waits_while_another_is_active() {
     let out = b.advance(Duration::from_secs(31));
     assert!(out.ends_with("\r\nNO CARRIER\r\n"), "{out:?}");
     assert!(b.modem.calls.is_empty());
+}
+
+#[test]
+fn call_services_the_network_does_not_grant_are_refused() {
+    let mut b = Bench::new(Profile::generic());
+    b.send("ATE0;+CMEE=1\r");
+    assert_eq!(
+        b.send("AT+CHLD=?\r"),
+        "\r\n+CHLD: (0,1,1x,2,2x,3,4)\r\n\r\nOK\r\n"
+    );
+    b.modem.net.call_services = super::CallServices {
+        transfer: false,
+        release_one: false,
+        ..super::CallServices::ALL
+    };
+    assert_eq!(
+        b.send("AT+CHLD=?\r"),
+        "\r\n+CHLD: (0,1,2,2x,3)\r\n\r\nOK\r\n"
+    );
+    b.modem.net.call_services = super::CallServices::NONE;
+    assert_eq!(b.send("AT+CHLD=?\r"), "\r\n+CHLD: (0,1)\r\n\r\nOK\r\n");
+    b.modem.scripts.insert(
+        "+441234567890".into(),
+        CallScript::answered_after(Duration::from_millis(100)),
+    );
+    assert_eq!(b.send("ATD+441234567890;\r"), "\r\nOK\r\n");
+    b.advance(Duration::from_millis(200));
+    // No call hold: the active call cannot be held, and no second call placed beside it.
+    assert_eq!(b.send("AT+CHLD=2\r"), "\r\n+CME ERROR: 4\r\n");
+    assert_eq!(b.send("AT+CHLD=12\r"), "\r\n+CME ERROR: 4\r\n");
+    assert_eq!(b.send("ATD+447400123456;\r"), "\r\n+CME ERROR: 3\r\n");
+    assert_eq!(b.modem.calls.len(), 1);
 }

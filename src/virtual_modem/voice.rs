@@ -34,7 +34,7 @@ impl Modem {
                     calls.iter().map(|c| c.info.clcc_line()).collect(),
                 ))
             }
-            ("+CHLD", Op::Test) => Ok(Step::Info(vec!["+CHLD: (0,1,1x,2,2x,3,4)".into()])),
+            ("+CHLD", Op::Test) => Ok(Step::Info(vec![self.net.call_services.chld_test_line()])),
             ("+CHLD", Op::Set(v)) => self.chld(now, v),
             ("+CLIP", Op::Set(v)) => super::exec::one_number(v, 1).map(|n| {
                 self.st.clip = n == 1;
@@ -138,6 +138,10 @@ impl Modem {
         let has_active = self.calls.iter().any(|c| c.info.state == CallState::Active);
         let has_held = self.calls.iter().any(|c| c.info.state == CallState::Held);
         if setting_up || (has_active && has_held) {
+            return Err(Final::Cme(3));
+        }
+        // A second call needs the first on hold: without call hold, one call at a time.
+        if has_active && !self.net.call_services.hold {
             return Err(Final::Cme(3));
         }
         let id = self.free_call_id().ok_or(Final::Cme(3))?;
@@ -410,6 +414,17 @@ impl Modem {
     /// `AT+CHLD=<n>` call-related supplementary services (TS 27.007 §7.13, TS 22.030).
     fn chld(&mut self, now: Instant, raw: &str) -> Exec {
         let arg = raw.trim();
+        let services = self.net.call_services;
+        let granted = match arg.as_bytes() {
+            [b'1', _] => services.release_one,
+            [b'2', ..] => services.hold,
+            [b'3'] => services.conference,
+            [b'4'] => services.transfer,
+            _ => true,
+        };
+        if !granted {
+            return Err(Final::Cme(4));
+        }
         let active = self.ids_in(CallState::Active);
         let held = self.ids_in(CallState::Held);
         let waiting = self.ids_in(CallState::Waiting);

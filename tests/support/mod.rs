@@ -37,6 +37,8 @@ pub struct SiteOptions {
     pub seed: u64,
     /// `[agent] numbers`
     pub agents: Vec<String>,
+    /// More `[agent]` lines (`mode`, `ring_timeout`, ...), as TOML.
+    pub agent_settings: String,
     /// `[outbox] pause`
     pub pause: String,
     pub max_attempts: u32,
@@ -51,6 +53,7 @@ impl Default for SiteOptions {
             profile: Profile::generic(),
             seed: 1,
             agents: Vec::new(),
+            agent_settings: String::new(),
             pause: "0s".into(),
             max_attempts: 5,
             replies_per_hour: 10,
@@ -108,6 +111,7 @@ dir = {drop:?}
 
 [agent]
 numbers = [{agents}]
+{agent_settings}
 
 [phone]
 default_country = "GB"
@@ -122,6 +126,7 @@ max_attempts = {max_attempts}
 retry_backoff = "1s"
 "#,
                 drop = dir.path().join("drop"),
+                agent_settings = options.agent_settings,
                 per_hour = options.replies_per_hour,
                 per_day = options.replies_per_day,
                 pause = options.pause,

@@ -21,6 +21,8 @@ fn rules() -> Arc<Rules> {
     Arc::new(Rules {
         replies: Replies::defaults(ReplyOptions::default()),
         limits: ReplyLimits::default(),
+        agent_hours: crate::service::hours::BusinessHours::always(),
+        time_zone: jiff::tz::TimeZone::UTC,
     })
 }
 

@@ -29,6 +29,8 @@ fn rules(agents: bool) -> Rules {
             ..ReplyOptions::default()
         }),
         limits: ReplyLimits::default(),
+        agent_hours: crate::service::hours::BusinessHours::always(),
+        time_zone: jiff::tz::TimeZone::UTC,
     }
 }
 
@@ -227,6 +229,32 @@ fn agent_queues_a_callback_when_agents_are_configured() {
     assert!(reply_text(&mut store, &acted).starts_with("Sorry, agents cannot be reached"));
     let tx = store.read().unwrap();
     assert!(tx.callbacks().open().unwrap().is_empty());
+}
+
+#[test]
+fn agent_outside_business_hours_says_when_to_expect_the_call() {
+    let rules = Rules {
+        agent_hours: crate::service::hours::BusinessHours::parse(&["Mon-Fri 08:00-18:00"]).unwrap(),
+        time_zone: jiff::tz::TimeZone::fixed(jiff::tz::offset(1)),
+        ..rules(true)
+    };
+    // Saturday 2025-03-08 10:00 at UTC+1: closed until Monday 08:00 local.
+    let saturday = "2025-03-08T09:00:00Z".parse().unwrap();
+    let mut store = site();
+    let acted = text_in(&mut store, ANN, "AGENT pay", &rules, saturday);
+    assert_eq!(
+        reply_text(&mut store, &acted),
+        "Thank you. No agent is available now; one will call you back from Mon 08:00."
+    );
+    // The callback is queued all the same: the dialler waits for the opening.
+    assert_eq!(store.read().unwrap().callbacks().open().unwrap().len(), 1);
+    // Within the hours: the usual answer.
+    let monday = "2025-03-10T09:00:00Z".parse().unwrap();
+    let acted = text_in(&mut store, ANN, "AGENT pay again", &rules, monday);
+    assert_eq!(
+        reply_text(&mut store, &acted),
+        "Thank you, an agent will call you back as soon as possible."
+    );
 }
 
 #[test]

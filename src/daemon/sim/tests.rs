@@ -147,6 +147,8 @@ async fn rig(sim_poll: Duration, busy_timeout: Duration) -> Rig {
     let rules = Arc::new(Rules {
         replies: Replies::defaults(ReplyOptions::default()),
         limits: ReplyLimits::default(),
+        agent_hours: crate::service::hours::BusinessHours::always(),
+        time_zone: jiff::tz::TimeZone::UTC,
     });
     let inbound = Inbound::restore(
         db.clone(),
