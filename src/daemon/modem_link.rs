@@ -13,6 +13,7 @@ use super::callbacks::Voice;
 use super::inbound::ReceivedPdu;
 use super::outbound::{TransmitError, Transmitter};
 use super::sim::{SimEvent, SimStorage, Slot};
+use crate::logging;
 use crate::modem::pdu::Pdu;
 use crate::modem::{
     Call, CallEnd, DialNumber, DialOutcome, HoldAction, HoldOptions, ModemError, ModemEvent,
@@ -217,6 +218,17 @@ pub async fn route(
             }
             ModemEvent::RegistrationChanged(registration) => {
                 tracing::info!("network registration: {}", registration.status);
+                None
+            }
+            ModemEvent::IncomingCall(caller) => {
+                // The caller's number goes through the log's masking like every phone.
+                let number = caller.number.as_deref().unwrap_or("withheld");
+                let shown = if logging::masking() {
+                    logging::masked(number)
+                } else {
+                    number.to_string()
+                };
+                tracing::debug!(phone = %shown, "modem: incoming call");
                 None
             }
             other => {

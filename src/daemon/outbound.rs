@@ -27,12 +27,14 @@ use jiff::{SignedDuration, Timestamp};
 use tokio::sync::{Notify, watch};
 use tokio::time::Instant;
 
+use super::alerts::Alerter;
 use super::campaigns;
 use super::db::{Db, DbError, DbStopped};
 use super::in_flight::{self, Doubt, Resolution};
 use super::lease::{ModemLease, SmsTurn};
 use super::shutdown::Shutdown;
 use crate::config::OutboxSettings;
+use crate::logging;
 use crate::modem::pdu::{Address, EncodeError, Pdu, SubmitOptions, encode_submit};
 use crate::store::outbox::{MessageId, OutboundMessage, Progress};
 use crate::store::{Store, StoreError};
@@ -90,6 +92,8 @@ pub struct OutboxSender<T> {
     pub shutdown: Shutdown,
     /// Wait after a database error before trying again.
     pub db_retry: Duration,
+    /// Raises the send-failures and campaign-finished alerts (none: not raised).
+    pub alerts: Option<Arc<Alerter>>,
     /// Shared with the callback dialler: a part waits while a call is set up.
     pub lease: ModemLease,
     last_submission: Option<Instant>,
@@ -118,6 +122,7 @@ impl<T: Transmitter> OutboxSender<T> {
             wake,
             shutdown,
             db_retry,
+            alerts: None,
             lease: ModemLease::new(),
             last_submission: None,
         }
@@ -126,6 +131,13 @@ impl<T: Transmitter> OutboxSender<T> {
     /// Share `lease` with the callback dialler, so no part goes out while a call is set up.
     pub fn with_lease(self, lease: ModemLease) -> Self {
         OutboxSender { lease, ..self }
+    }
+
+    /// Raise alerts: repeated send failures (in the transaction that fails a message for
+    /// good) and campaigns finished.
+    pub fn with_alerts(mut self, alerts: Arc<Alerter>) -> Self {
+        self.alerts = Some(alerts);
+        self
     }
 
     /// Settle what a previous run left on the wire, then send until shutdown.
@@ -139,26 +151,26 @@ impl<T: Transmitter> OutboxSender<T> {
                 Ok(recovered) => {
                     for message in &recovered.in_doubt {
                         tracing::warn!(
-                            outbox = message.id.0,
-                            to = %message.recipient,
+                            outbox_id = message.id.0,
+                            phone = %logging::phone(&message.recipient),
                             kind = %message.kind,
                             "message in doubt: shiftsms stopped while it was on the wire; it is \
                              not sent again (a second copy is worse): ask {} whether it arrived",
-                            message.recipient
+                            logging::phone(&message.recipient)
                         );
                     }
                     for message in &recovered.resent {
                         tracing::info!(
-                            outbox = message.id.0,
-                            to = %message.recipient,
+                            outbox_id = message.id.0,
+                            phone = %logging::phone(&message.recipient),
                             "multipart message interrupted on the wire: its part in doubt is \
                              sent again with the same reference"
                         );
                     }
                     for message in &recovered.resumed {
                         tracing::info!(
-                            outbox = message.id.0,
-                            to = %message.recipient,
+                            outbox_id = message.id.0,
+                            phone = %logging::phone(&message.recipient),
                             "multipart message interrupted between parts: resuming"
                         );
                     }
@@ -166,7 +178,10 @@ impl<T: Transmitter> OutboxSender<T> {
                 }
                 Err(DbError::Stopped(stopped)) => return Err(stopped),
                 Err(DbError::Store(err)) => {
-                    tracing::error!("settling interrupted messages: {err}; trying again");
+                    tracing::error!(
+                        "settling interrupted messages: {err}; trying again",
+                        err = logging::scrub(&err)
+                    );
                     if !self.nap(self.db_retry).await {
                         return Ok(());
                     }
@@ -201,7 +216,10 @@ impl<T: Transmitter> OutboxSender<T> {
                 Ok(Turn::Stopping) => return Ok(()),
                 Err(DbError::Stopped(stopped)) => return Err(stopped),
                 Err(DbError::Store(err)) => {
-                    tracing::error!("outbox: {err}; trying again shortly");
+                    tracing::error!(
+                        "outbox: {err}; trying again shortly",
+                        err = logging::scrub(&err)
+                    );
                     if !self.nap(self.db_retry).await {
                         return Ok(());
                     }
@@ -221,7 +239,7 @@ impl<T: Transmitter> OutboxSender<T> {
             Ok(wakeup) => wakeup,
             Err(DbError::Stopped(stopped)) => return Err(stopped),
             Err(DbError::Store(err)) => {
-                tracing::error!("outbox: {err}");
+                tracing::error!("outbox: {err}", err = logging::scrub(&err));
                 None
             }
         };
@@ -258,7 +276,7 @@ impl<T: Transmitter> OutboxSender<T> {
         loop {
             match self.db.run(job.clone()).await {
                 Err(DbError::Store(err)) if err.is_locked() => {
-                    tracing::warn!("{what}: {err}; trying again");
+                    tracing::warn!("{what}: {err}; trying again", err = logging::scrub(&err));
                     if !self.nap(self.db_retry).await {
                         return Err(DbError::Store(err));
                     }
@@ -313,7 +331,7 @@ impl<T: Transmitter> OutboxSender<T> {
             Ok(pdus) => pdus,
             Err(err) => {
                 let reason = format!("cannot be encoded as SMS: {err}");
-                tracing::error!(outbox = id.0, to = %message.recipient, "message failed: {reason}");
+                tracing::error!(outbox_id = id.0, phone = %logging::phone(&message.recipient), "message failed: {reason}");
                 self.db
                     .run(move |store| {
                         let tx = store.transaction()?;
@@ -369,7 +387,7 @@ impl<T: Transmitter> OutboxSender<T> {
                 Ok(()) => begun = true,
                 // Cancelled (STOP) or changed by a person since it was picked: leave it.
                 Err(DbError::Store(StoreError::WrongState { found, .. })) => {
-                    tracing::info!(outbox = id.0, "not sent: it is {found} now");
+                    tracing::info!(outbox_id = id.0, "not sent: it is {found} now");
                     return Ok(Turn::Done);
                 }
                 Err(err) => return Err(err),
@@ -399,7 +417,7 @@ impl<T: Transmitter> OutboxSender<T> {
                 }
                 Err(TransmitError::Unavailable(reason)) => {
                     tracing::info!(
-                        outbox = id.0,
+                        outbox_id = id.0,
                         "not sent, the modem is unavailable ({reason}); it waits for the modem"
                     );
                     self.record("recording a withdrawn attempt", move |store| {
@@ -445,17 +463,19 @@ impl<T: Transmitter> OutboxSender<T> {
                         .await?;
                     match resolution {
                         Resolution::GaveUp(reason) | Resolution::Exhausted(reason) => {
+                            // The reason names the recipient (it is kept whole in the database).
                             tracing::warn!(
-                                outbox = id.0,
-                                to = %message.recipient,
-                                "message {reason}"
+                                outbox_id = id.0,
+                                phone = %logging::phone(&message.recipient),
+                                "message {}",
+                                logging::scrub(&reason)
                             );
                             self.finished(&message, of, "in doubt", Some(&reason))
                                 .await?;
                         }
                         Resolution::Resend { seq } => tracing::warn!(
-                            outbox = id.0,
-                            to = %message.recipient,
+                            outbox_id = id.0,
+                            phone = %logging::phone(&message.recipient),
                             "part {seq} of {of} in doubt: it will be sent again with the same \
                              reference"
                         ),
@@ -494,14 +514,19 @@ impl<T: Transmitter> OutboxSender<T> {
         if attempt >= max {
             let reason = format!("{reason} (attempt {attempt} of {max}; giving up)");
             tracing::error!(
-                outbox = id.0,
-                to = %message.recipient,
+                outbox_id = id.0,
+                phone = %logging::phone(&message.recipient),
                 "message failed for good: {reason}"
             );
             let stored = reason.clone();
+            let alerts = self.alerts.clone();
             self.record("recording a failed message", move |store| {
+                let now = Timestamp::now();
                 let tx = store.transaction()?;
-                tx.outbox().fail(id, &stored, Timestamp::now())?;
+                tx.outbox().fail(id, &stored, now)?;
+                if let Some(alerts) = &alerts {
+                    alerts.after_send_failure(&tx, now)?;
+                }
                 tx.commit()
             })
             .await?;
@@ -511,8 +536,8 @@ impl<T: Transmitter> OutboxSender<T> {
         let delay = self.settings.retry_delay(attempt);
         let retry_at = self.retry_at(attempt);
         tracing::warn!(
-            outbox = id.0,
-            to = %message.recipient,
+            outbox_id = id.0,
+            phone = %logging::phone(&message.recipient),
             "attempt {attempt} of {max} failed ({reason}); retrying in {}s",
             delay.as_secs()
         );
@@ -536,8 +561,8 @@ impl<T: Transmitter> OutboxSender<T> {
         let Some(campaign) = message.campaign_id.clone() else {
             if how == "sent" {
                 tracing::info!(
-                    outbox = message.id.0,
-                    to = %message.recipient,
+                    outbox_id = message.id.0,
+                    phone = %logging::phone(&message.recipient),
                     kind = %message.kind,
                     parts,
                     "sent"
@@ -546,20 +571,22 @@ impl<T: Transmitter> OutboxSender<T> {
             return Ok(());
         };
         let id = campaign.clone();
+        let alerts = self.alerts.clone();
         let (progress, finished) = self
             .db
             .run(move |store| {
                 let progress = store.read()?.campaigns().progress(&id)?;
-                let finished = campaigns::finish_completed(store, Timestamp::now())?;
+                let finished =
+                    campaigns::finish_completed(store, alerts.as_deref(), Timestamp::now())?;
                 Ok((progress, finished))
             })
             .await?;
         tracing::info!(
-            outbox = message.id.0,
-            to = %message.recipient,
+            outbox_id = message.id.0,
+            phone = %logging::phone(&message.recipient),
             kind = %message.kind,
             parts,
-            campaign = %campaign,
+            campaign_id = %campaign,
             "{how}{}; campaign {campaign}: {} sent, {} not sent, {} remaining",
             reason.map_or_else(String::new, |r| format!(" ({r})")),
             progress.sent,

@@ -272,7 +272,10 @@ impl<V: Voice> Dialler<V> {
                 Ok(None) => self.idle(&mut changes).await?,
                 Err(DbError::Stopped(stopped)) => return Err(stopped),
                 Err(DbError::Store(err)) => {
-                    tracing::error!("callbacks: {err}; trying again shortly");
+                    tracing::error!(
+                        "callbacks: {err}; trying again shortly",
+                        err = crate::logging::scrub(&err)
+                    );
                     if !self.nap(self.timing.db_retry).await {
                         return Ok(());
                     }
@@ -301,7 +304,7 @@ impl<V: Voice> Dialler<V> {
             Ok(wakeup) => wakeup,
             Err(DbError::Stopped(stopped)) => return Err(stopped),
             Err(DbError::Store(err)) => {
-                tracing::error!("callbacks: {err}");
+                tracing::error!("callbacks: {err}", err = crate::logging::scrub(&err));
                 None
             }
         };
@@ -334,12 +337,15 @@ impl<V: Voice> Dialler<V> {
                     calls.len()
                 );
                 if let Err(err) = self.line().clear().await {
-                    tracing::warn!("{err}");
+                    tracing::warn!("{err}", err = crate::logging::scrub(&err));
                     return false;
                 }
             }
             Err(err) => {
-                tracing::debug!("looking for calls left on the modem: {err}");
+                tracing::debug!(
+                    "looking for calls left on the modem: {err}",
+                    err = crate::logging::scrub(&err)
+                );
                 return false;
             }
         }
@@ -358,7 +364,10 @@ impl<V: Voice> Dialler<V> {
                 Ok(interrupted) => break interrupted,
                 Err(DbError::Stopped(stopped)) => return Err(stopped),
                 Err(DbError::Store(err)) => {
-                    tracing::error!("finding interrupted callbacks: {err}; trying again");
+                    tracing::error!(
+                        "finding interrupted callbacks: {err}; trying again",
+                        err = crate::logging::scrub(&err)
+                    );
                     if !self.nap(self.timing.db_retry).await {
                         return Ok(());
                     }
@@ -409,7 +418,10 @@ impl<V: Voice> Dialler<V> {
             Ok(name) => name,
             Err(DbError::Stopped(stopped)) => return Err(stopped),
             Err(DbError::Store(err)) => {
-                tracing::warn!("reading the employee's name: {err}");
+                tracing::warn!(
+                    "reading the employee's name: {err}",
+                    err = crate::logging::scrub(&err)
+                );
                 None
             }
         };
@@ -474,12 +486,17 @@ impl<V: Voice> Dialler<V> {
                 )) => {
                     tracing::warn!(
                         callback = id.0,
-                        "{id} was changed by someone else ({err}): leaving it"
+                        "{id} was changed by someone else ({err}): leaving it",
+                        err = crate::logging::scrub(&err)
                     );
                     return Ok(false);
                 }
                 Err(DbError::Store(err)) => {
-                    tracing::error!(callback = id.0, "recording {id}: {err}; trying again");
+                    tracing::error!(
+                        callback = id.0,
+                        "recording {id}: {err}; trying again",
+                        err = crate::logging::scrub(&err)
+                    );
                     if !self.nap(self.timing.db_retry).await {
                         return Ok(false);
                     }
@@ -561,7 +578,12 @@ impl<V: Voice> Dialler<V> {
         let result = self.round(&mut current).await;
         // Whatever happened, the modem is left with no call.
         if let Err(err) = self.line().clear().await {
-            tracing::warn!(callback = current.id.0, "after {}: {err}", current.id);
+            tracing::warn!(
+                callback = current.id.0,
+                "after {}: {err}",
+                current.id,
+                err = crate::logging::scrub(&err)
+            );
         }
         self.held = None;
         self.calls_up = None;
@@ -680,7 +702,11 @@ impl<V: Voice> Dialler<V> {
     /// Ring mode: the agent answered; they have the SMS.
     async fn rung(&mut self, current: &mut Current, agent: &E164) -> Result<(), DbStopped> {
         if let Err(err) = self.line().clear().await {
-            tracing::warn!(callback = current.id.0, "{err}");
+            tracing::warn!(
+                callback = current.id.0,
+                "{err}",
+                err = crate::logging::scrub(&err)
+            );
         }
         let outcome = format!(
             "agent {agent} answered the ring; they have the SMS to call {} back",
@@ -707,14 +733,20 @@ impl<V: Voice> Dialler<V> {
         tracing::info!(
             callback = current.id.0,
             "{}: agent {agent} on hold; calling the employee {employee}",
-            current.id
+            current.id,
+            agent = crate::logging::phone(agent),
+            employee = crate::logging::phone(&employee)
         );
         let timeout = self.settings.ring_timeout;
         let employee_call = match self.line().ring(&employee, timeout, Some(agent_call)).await {
             Rang::Answered { index } => index,
             Rang::NotAnswered(why) => {
                 if let Err(err) = self.line().clear().await {
-                    tracing::warn!(callback = current.id.0, "{err}");
+                    tracing::warn!(
+                        callback = current.id.0,
+                        "{err}",
+                        err = crate::logging::scrub(&err)
+                    );
                 }
                 let text = self.replies.agent_missed(&current.who.caller());
                 let outcome = format!("the employee {why}; agent {agent} told by SMS");
@@ -752,7 +784,9 @@ impl<V: Voice> Dialler<V> {
                 Err(err) => tracing::warn!(
                     callback = current.id.0,
                     "the network refused the call transfer (AT+CHLD=4: {err}); joining agent \
-                     {agent} and the employee in a conference instead"
+                     {agent} and the employee in a conference instead",
+                    err = crate::logging::scrub(&err),
+                    agent = crate::logging::phone(agent)
                 ),
             }
         }
@@ -770,7 +804,8 @@ impl<V: Voice> Dialler<V> {
             callback = current.id.0,
             "{}: agent {agent} and the employee are in a conference through the modem; SMS \
              sending resumes; the modem leaves when one of them hangs up",
-            current.id
+            current.id,
+            agent = crate::logging::phone(agent)
         );
         let started = Instant::now();
         let over = self
@@ -781,7 +816,11 @@ impl<V: Voice> Dialler<V> {
         match over {
             Over::Left { .. } => {
                 if let Err(err) = self.line().clear().await {
-                    tracing::warn!(callback = current.id.0, "{err}");
+                    tracing::warn!(
+                        callback = current.id.0,
+                        "{err}",
+                        err = crate::logging::scrub(&err)
+                    );
                 }
                 let outcome = format!(
                     "put through: agent {agent} and the employee talked in a conference \
@@ -807,7 +846,11 @@ impl<V: Voice> Dialler<V> {
         why: String,
     ) -> Result<(), DbStopped> {
         if let Err(err) = self.line().clear().await {
-            tracing::warn!(callback = current.id.0, "{err}");
+            tracing::warn!(
+                callback = current.id.0,
+                "{err}",
+                err = crate::logging::scrub(&err)
+            );
         }
         let text = self.replies.agent_cut_off(&current.who.caller());
         let outcome = format!("cut off: {why}; agent {agent} told by SMS");
