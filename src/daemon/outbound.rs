@@ -29,7 +29,7 @@ use tokio::time::Instant;
 
 use super::alerts::Alerter;
 use super::campaigns;
-use super::db::{Db, DbError, DbStopped};
+use super::db::{self, Db, DbError, DbStopped};
 use super::in_flight::{self, Doubt, Resolution};
 use super::lease::{ModemLease, SmsTurn};
 use super::shutdown::Shutdown;
@@ -38,9 +38,6 @@ use crate::logging;
 use crate::modem::pdu::{Address, EncodeError, Pdu, SubmitOptions, encode_submit};
 use crate::store::outbox::{MessageId, OutboundMessage, Progress};
 use crate::store::{Store, StoreError};
-
-/// Longest wait with nothing due before looking at the outbox again.
-const IDLE_LOOK: Duration = Duration::from_secs(60);
 
 /// Wait after the modem refused a part as unavailable, before looking again.
 const UNAVAILABLE_PAUSE: Duration = Duration::from_millis(500);
@@ -182,7 +179,7 @@ impl<T: Transmitter> OutboxSender<T> {
                         "settling interrupted messages: {err}; trying again",
                         err = logging::scrub(&err)
                     );
-                    if !self.nap(self.db_retry).await {
+                    if !self.shutdown.nap(self.db_retry).await {
                         return Ok(());
                     }
                 }
@@ -220,7 +217,7 @@ impl<T: Transmitter> OutboxSender<T> {
                         "outbox: {err}; trying again shortly",
                         err = logging::scrub(&err)
                     );
-                    if !self.nap(self.db_retry).await {
+                    if !self.shutdown.nap(self.db_retry).await {
                         return Ok(());
                     }
                 }
@@ -243,26 +240,14 @@ impl<T: Transmitter> OutboxSender<T> {
                 None
             }
         };
-        // Retry times are stored to the second: wake just after the one that is due.
-        // Every way something gets queued also wakes this task; looking once a minute anyway
-        // costs one query and bounds the damage of a wake-up that was missed.
-        let wait = wakeup.map_or(IDLE_LOOK, |at| {
-            let until = at.duration_since(Timestamp::now()) + SignedDuration::from_millis(1_001);
-            Duration::try_from(until)
-                .unwrap_or(Duration::ZERO)
-                .min(IDLE_LOOK)
-        });
-        tokio::select! {
-            _ = self.shutdown.requested() => {}
-            _ = self.wake.notified() => {}
-            changed = changes.changed() => {
-                if changed.is_err() {
-                    return Err(DbStopped);
-                }
-            }
-            _ = tokio::time::sleep(wait) => {}
-        }
-        Ok(())
+        db::idle_until(
+            wakeup,
+            Timestamp::now(),
+            &self.wake,
+            changes,
+            &self.shutdown,
+        )
+        .await
     }
 
     /// Record what became of a part that went to the modem. A lock held by a person past the
@@ -277,21 +262,12 @@ impl<T: Transmitter> OutboxSender<T> {
             match self.db.run(job.clone()).await {
                 Err(DbError::Store(err)) if err.is_locked() => {
                     tracing::warn!("{what}: {err}; trying again", err = logging::scrub(&err));
-                    if !self.nap(self.db_retry).await {
+                    if !self.shutdown.nap(self.db_retry).await {
                         return Err(DbError::Store(err));
                     }
                 }
                 other => return other,
             }
-        }
-    }
-
-    /// Sleep, unless shutdown comes first (then `false`).
-    async fn nap(&self, wait: Duration) -> bool {
-        tokio::select! {
-            biased;
-            _ = self.shutdown.requested() => false,
-            _ = tokio::time::sleep(wait) => true,
         }
     }
 
@@ -428,7 +404,7 @@ impl<T: Transmitter> OutboxSender<T> {
                     .await?;
                     // The modem said it was ready a moment ago: give it time to say otherwise
                     // rather than spin.
-                    if !self.nap(UNAVAILABLE_PAUSE).await {
+                    if !self.shutdown.nap(UNAVAILABLE_PAUSE).await {
                         return Ok(Turn::Stopping);
                     }
                     return Ok(Turn::Done);

@@ -22,7 +22,7 @@ use super::call::{Line, Over, Pace, Rang};
 use super::state::{self, Event};
 use super::{Clock, Voice};
 use crate::config::{AgentSettings, CallbackMode};
-use crate::daemon::db::{Db, DbError, DbStopped};
+use crate::daemon::db::{self, Db, DbError, DbStopped, IDLE_LOOK};
 use crate::daemon::lease::{CallLease, CallsUp, ModemLease};
 use crate::daemon::shutdown::Shutdown;
 use crate::modem::{CallEnd, HoldAction, HoldOptions, ModemError};
@@ -32,9 +32,6 @@ use crate::service::reply::{Caller, Replies};
 use crate::store::StoreError;
 use crate::store::callbacks::{Callback, CallbackId, CallbackState};
 use crate::store::outbox::{Cause, Kind, Outgoing};
-
-/// Longest wait with nothing due before looking at the queue again.
-const IDLE_LOOK: Duration = Duration::from_secs(60);
 
 /// Timings that are not worth a config key.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -245,7 +242,7 @@ impl<V: Voice> Dialler<V> {
                 _ = self.voice.ready() => {}
             }
             if !self.leftovers_checked && !self.check_leftovers().await {
-                if !self.nap(self.timing.db_retry).await {
+                if !self.shutdown.nap(self.timing.db_retry).await {
                     return Ok(());
                 }
                 continue;
@@ -258,7 +255,7 @@ impl<V: Voice> Dialler<V> {
                     self.settings.hours,
                     show_opening(opens, &self.time_zone)
                 );
-                if !self.nap(until(opens, now).min(IDLE_LOOK)).await {
+                if !self.shutdown.nap(until(opens, now).min(IDLE_LOOK)).await {
                     return Ok(());
                 }
                 continue;
@@ -276,20 +273,11 @@ impl<V: Voice> Dialler<V> {
                         "callbacks: {err}; trying again shortly",
                         err = crate::logging::scrub(&err)
                     );
-                    if !self.nap(self.timing.db_retry).await {
+                    if !self.shutdown.nap(self.timing.db_retry).await {
                         return Ok(());
                     }
                 }
             }
-        }
-    }
-
-    /// Sleep, unless shutdown comes first (then `false`).
-    async fn nap(&self, wait: Duration) -> bool {
-        tokio::select! {
-            biased;
-            _ = self.shutdown.requested() => false,
-            _ = tokio::time::sleep(wait) => true,
         }
     }
 
@@ -308,21 +296,8 @@ impl<V: Voice> Dialler<V> {
                 None
             }
         };
-        // Retry times are stored to the second: wake just after the one that is due.
-        let wait = wakeup.map_or(IDLE_LOOK, |at| {
-            (until(at, self.now()) + Duration::from_millis(1_001)).min(IDLE_LOOK)
-        });
-        tokio::select! {
-            _ = self.shutdown.requested() => {}
-            _ = self.wake.notified() => {}
-            changed = changes.changed() => {
-                if changed.is_err() {
-                    return Err(DbStopped);
-                }
-            }
-            _ = tokio::time::sleep(wait) => {}
-        }
-        Ok(())
+        let now = self.now();
+        db::idle_until(wakeup, now, &self.wake, changes, &self.shutdown).await
     }
 
     /// Hang up calls an earlier run left on the modem (it keeps them when shiftsms stops
@@ -368,7 +343,7 @@ impl<V: Voice> Dialler<V> {
                         "finding interrupted callbacks: {err}; trying again",
                         err = crate::logging::scrub(&err)
                     );
-                    if !self.nap(self.timing.db_retry).await {
+                    if !self.shutdown.nap(self.timing.db_retry).await {
                         return Ok(());
                     }
                 }
@@ -497,7 +472,7 @@ impl<V: Voice> Dialler<V> {
                         "recording {id}: {err}; trying again",
                         err = crate::logging::scrub(&err)
                     );
-                    if !self.nap(self.timing.db_retry).await {
+                    if !self.shutdown.nap(self.timing.db_retry).await {
                         return Ok(false);
                     }
                 }
@@ -565,7 +540,7 @@ impl<V: Voice> Dialler<V> {
             return Ok(());
         }
         if !self.network_up().await {
-            self.nap(self.timing.network_wait).await;
+            self.shutdown.nap(self.timing.network_wait).await;
             return Ok(());
         }
         let lease = tokio::select! {
