@@ -188,19 +188,7 @@ pub fn run(store: &mut Store, ctx: &Context, out: &mut impl Write) -> Result<Ver
     if !failures.is_empty() {
         writeln!(out)?;
         writeln!(out, "Latest failures")?;
-        let mut table = Table::new(&["ID", "TO", "KIND", "FAILED AT", "REASON"]).right(0);
-        for message in &failures {
-            table.row([
-                message.id.0.to_string(),
-                message.recipient.to_string(),
-                message.kind.to_string(),
-                message
-                    .finished_at
-                    .map_or_else(String::new, |at| show_time(at, ctx)),
-                message.last_error.clone().unwrap_or_default(),
-            ]);
-        }
-        table.write(out)?;
+        super::queues::failed_table(&failures, ctx).write(out)?;
     }
     Ok(verdict)
 }
