@@ -348,3 +348,20 @@ fn call_services_the_network_does_not_grant_are_refused() {
     assert_eq!(b.send("ATD+447400123456;\r"), "\r\n+CME ERROR: 3\r\n");
     assert_eq!(b.modem.calls.len(), 1);
 }
+
+#[test]
+fn the_transcript_shows_the_text_of_each_accepted_sms() {
+    let mut b = Bench::new(Profile::generic());
+    b.send("ATE0;+CMGF=0\r");
+    assert_eq!(b.send("AT+CMGS=23\r"), "\r\n> ");
+    b.send(&format!("{SUBMIT}\x1a"));
+    b.advance(Duration::from_secs(5));
+    let lines = b.modem.transcript.lines();
+    assert!(
+        lines
+            .iter()
+            .any(|l| l.text.contains("network accepted SMS to +447400123456")
+                && l.text.ends_with(": \"hellohello\"")),
+        "{lines:#?}"
+    );
+}
