@@ -38,6 +38,10 @@ pub struct Config {
     /// [`Replies::options`]).
     pub limits: ReplyLimits,
     pub outbox: OutboxSettings,
+    /// `[logging]`: how much is logged, where, and whether phone numbers are masked.
+    pub logging: LoggingSettings,
+    /// `[alerts]`: which problems are texted to supervisors, and how often at most.
+    pub alerts: AlertSettings,
     /// `[messages]`, checked and ready to render.
     pub messages: Replies,
     /// Things that work but are probably not what was meant; log them at start.
@@ -143,6 +147,78 @@ pub struct OutboxSettings {
     pub max_attempts: u32,
     /// Wait before the second attempt; it doubles for each further one.
     pub retry_backoff: Duration,
+}
+
+/// `[logging]`
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LoggingSettings {
+    /// The least severe level logged (`RUST_LOG`, when set, replaces it).
+    pub level: LogLevel,
+    /// Where log lines go.
+    pub output: LogOutput,
+    /// Show phone numbers in logs partly hidden (`+447*******56`): the journal of a shared
+    /// PC is readable by more people than the database.
+    pub mask_phones: bool,
+}
+
+/// A `[logging] level`, least to most verbose.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum LogLevel {
+    Error,
+    Warn,
+    Info,
+    Debug,
+    Trace,
+}
+
+impl LogLevel {
+    const NAMES: [(&'static str, LogLevel); 5] = [
+        ("error", LogLevel::Error),
+        ("warn", LogLevel::Warn),
+        ("info", LogLevel::Info),
+        ("debug", LogLevel::Debug),
+        ("trace", LogLevel::Trace),
+    ];
+
+    /// The word, as `RUST_LOG` and the config write it.
+    pub fn as_str(self) -> &'static str {
+        Self::NAMES
+            .iter()
+            .find(|(_, level)| *level == self)
+            .map_or("info", |(name, _)| name)
+    }
+}
+
+/// `[logging] output`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LogOutput {
+    /// The journal when stderr is connected to it (running under systemd), otherwise stderr.
+    Auto,
+    /// The journal, with fields; stderr when journald cannot be reached.
+    Journald,
+    /// Plain lines on stderr.
+    Stderr,
+}
+
+/// `[alerts]`: problems that need a human, texted to supervisors.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AlertSettings {
+    /// Who is texted. Empty: alerts are only logged and shown by `shiftsms status`.
+    pub numbers: Vec<E164>,
+    /// At the start of every alert, so a supervisor of several sites knows which one.
+    pub site: String,
+    /// The same alert is not raised again within this long.
+    pub repeat_after: SignedDuration,
+    /// Raise an alert when the SIM's message storage is at least this full, in percent.
+    pub sim_storage_percent: u32,
+    /// Raise an alert when the modem has been away this long.
+    pub modem_gone_after: SignedDuration,
+    /// Raise an alert when this many messages failed for good within `send_failures_window`
+    /// and none was sent.
+    pub send_failures: u32,
+    pub send_failures_window: SignedDuration,
+    /// Text the supervisors when a campaign's broadcast is over (offered, booked).
+    pub campaign_finished: bool,
 }
 
 /// The longest wait between two attempts, however many were made.
@@ -297,6 +373,8 @@ struct RawConfig {
     phone: Option<RawPhone>,
     limits: Option<RawLimits>,
     outbox: Option<RawOutbox>,
+    logging: Option<RawLogging>,
+    alerts: Option<RawAlerts>,
     messages: Option<RawMessages>,
 }
 
@@ -352,6 +430,27 @@ struct RawOutbox {
     pause: Value<String>,
     max_attempts: Value<i64>,
     retry_backoff: Value<String>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawLogging {
+    level: Value<String>,
+    output: Value<String>,
+    mask_phones: Value<bool>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawAlerts {
+    numbers: Option<Vec<Spanned<String>>>,
+    site: Value<String>,
+    repeat_after: Value<String>,
+    sim_storage_percent: Value<i64>,
+    modem_gone_after: Value<String>,
+    send_failures: Value<i64>,
+    send_failures_window: Value<String>,
+    campaign_finished: Value<bool>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -438,6 +537,22 @@ const DEFAULT_OUTBOX: OutboxSettings = OutboxSettings {
     max_attempts: 5,
     retry_backoff: Duration::from_secs(30),
 };
+
+const DEFAULT_LOGGING: LoggingSettings = LoggingSettings {
+    level: LogLevel::Info,
+    output: LogOutput::Auto,
+    mask_phones: false,
+};
+
+/// `[alerts]` defaults other than the numbers.
+const DEFAULT_SITE: &str = "shiftsms";
+const DEFAULT_REPEAT_AFTER: SignedDuration = SignedDuration::from_hours(6);
+const DEFAULT_SIM_STORAGE_PERCENT: u32 = 80;
+const DEFAULT_MODEM_GONE_AFTER: SignedDuration = SignedDuration::from_mins(10);
+const DEFAULT_SEND_FAILURES: u32 = 3;
+const DEFAULT_SEND_FAILURES_WINDOW: SignedDuration = SignedDuration::from_hours(1);
+/// Longest `[alerts] site`: it starts every alert, which should fit in one SMS.
+const MAX_SITE_LEN: usize = 30;
 
 /// Checks one file: knows its name and text, so every error can name the file and line.
 struct Checker<'a> {
@@ -718,6 +833,8 @@ impl Config {
             ReplyOptions::default().page_parts as u32,
         )?;
         let outbox = outbox_settings(&check, raw.outbox.unwrap_or_default())?;
+        let logging = logging_settings(&check, raw.logging.unwrap_or_default())?;
+        let alerts = alert_settings(&mut check, raw.alerts.unwrap_or_default(), phone)?;
         let messages = messages(
             &mut check,
             raw.messages.unwrap_or_default(),
@@ -736,6 +853,8 @@ impl Config {
             phone,
             limits,
             outbox,
+            logging,
+            alerts,
             messages,
             warnings: check.warnings,
         })
@@ -830,24 +949,7 @@ fn agent_settings(
     raw: RawAgent,
     phone: PhoneSettings,
 ) -> Result<AgentSettings, ConfigError> {
-    let mut numbers: Vec<E164> = Vec::new();
-    for (i, value) in raw.numbers.unwrap_or_default().iter().enumerate() {
-        let key = format!("agent.numbers[{i}]");
-        let number = phone::normalise(value.get_ref(), phone.default_country).map_err(|err| {
-            check.invalid(
-                &key,
-                value,
-                "a phone number such as \"+447400123456\"",
-                err.to_string(),
-            )
-        })?;
-        if numbers.contains(&number) {
-            let line = check.line(value);
-            check.warn(&key, line, format!("{number} is listed twice"));
-        } else {
-            numbers.push(number);
-        }
-    }
+    let numbers = phone_numbers(check, "agent.numbers", raw.numbers, phone)?;
     let signed = |d: Duration| SignedDuration::try_from(d).unwrap_or(SignedDuration::ZERO);
     let mode = match raw.mode.as_ref() {
         None => CallbackMode::Bridge,
@@ -900,6 +1002,151 @@ fn agent_settings(
         max_attempts,
         retry_backoff: to_std(retry_backoff),
         hours,
+    })
+}
+
+/// A list of phone numbers (`agent.numbers`, `alerts.numbers`), normalised to E.164; a number
+/// listed twice is kept once, with a warning.
+fn phone_numbers(
+    check: &mut Checker<'_>,
+    section_key: &str,
+    raw: Option<Vec<Spanned<String>>>,
+    phone: PhoneSettings,
+) -> Result<Vec<E164>, ConfigError> {
+    let mut numbers: Vec<E164> = Vec::new();
+    for (i, value) in raw.unwrap_or_default().iter().enumerate() {
+        let key = format!("{section_key}[{i}]");
+        let number = phone::normalise(value.get_ref(), phone.default_country).map_err(|err| {
+            check.invalid(
+                &key,
+                value,
+                "a phone number such as \"+447400123456\"",
+                err.to_string(),
+            )
+        })?;
+        if numbers.contains(&number) {
+            let line = check.line(value);
+            check.warn(&key, line, format!("{number} is listed twice"));
+        } else {
+            numbers.push(number);
+        }
+    }
+    Ok(numbers)
+}
+
+fn logging_settings(check: &Checker<'_>, raw: RawLogging) -> Result<LoggingSettings, ConfigError> {
+    let level = match raw.level.as_ref() {
+        None => DEFAULT_LOGGING.level,
+        Some(value) => {
+            let word = value.get_ref().trim().to_ascii_lowercase();
+            LogLevel::NAMES
+                .iter()
+                .find(|(name, _)| *name == word)
+                .map(|(_, level)| *level)
+                .ok_or_else(|| {
+                    check.invalid(
+                        "logging.level",
+                        value,
+                        "one of \"error\", \"warn\", \"info\", \"debug\", \"trace\" (RUST_LOG \
+                         takes finer settings)",
+                        format!("{:?}", value.get_ref()),
+                    )
+                })?
+        }
+    };
+    let output = match raw.output.as_ref() {
+        None => DEFAULT_LOGGING.output,
+        Some(value) => match value.get_ref().trim().to_ascii_lowercase().as_str() {
+            "auto" => LogOutput::Auto,
+            "journald" => LogOutput::Journald,
+            "stderr" => LogOutput::Stderr,
+            _ => {
+                return Err(check.invalid(
+                    "logging.output",
+                    value,
+                    "\"auto\", \"journald\" or \"stderr\"",
+                    format!("{:?}", value.get_ref()),
+                ));
+            }
+        },
+    };
+    let mask_phones = raw
+        .mask_phones
+        .as_ref()
+        .map_or(DEFAULT_LOGGING.mask_phones, |v| *v.get_ref());
+    Ok(LoggingSettings {
+        level,
+        output,
+        mask_phones,
+    })
+}
+
+fn alert_settings(
+    check: &mut Checker<'_>,
+    raw: RawAlerts,
+    phone: PhoneSettings,
+) -> Result<AlertSettings, ConfigError> {
+    let numbers = phone_numbers(check, "alerts.numbers", raw.numbers, phone)?;
+    let site = match raw.site.as_ref() {
+        None => DEFAULT_SITE.to_string(),
+        Some(value) => {
+            let site = value.get_ref().trim();
+            let gsm = crate::modem::pdu::gsm7::plan(site).encoding
+                == crate::modem::pdu::gsm7::Encoding::Gsm7;
+            if site.is_empty() || site.chars().count() > MAX_SITE_LEN || !gsm {
+                return Err(check.invalid(
+                    "alerts.site",
+                    value,
+                    format!(
+                        "a short name (1 to {MAX_SITE_LEN} characters of the GSM alphabet), \
+                         e.g. \"Leeds warehouse\""
+                    ),
+                    format!("{:?}", value.get_ref()),
+                ));
+            }
+            site.to_string()
+        }
+    };
+    let repeat_after = check.duration(
+        "alerts.repeat_after",
+        raw.repeat_after.as_ref(),
+        SignedDuration::from_mins(10)..=SignedDuration::from_hours(24 * 7),
+        DEFAULT_REPEAT_AFTER,
+    )?;
+    let sim_storage_percent = check.integer(
+        "alerts.sim_storage_percent",
+        raw.sim_storage_percent.as_ref(),
+        1..=100,
+        DEFAULT_SIM_STORAGE_PERCENT,
+    )?;
+    let modem_gone_after = check.duration(
+        "alerts.modem_gone_after",
+        raw.modem_gone_after.as_ref(),
+        SignedDuration::from_mins(1)..=SignedDuration::from_hours(24),
+        DEFAULT_MODEM_GONE_AFTER,
+    )?;
+    let send_failures = check.integer(
+        "alerts.send_failures",
+        raw.send_failures.as_ref(),
+        1..=1000,
+        DEFAULT_SEND_FAILURES,
+    )?;
+    let send_failures_window = check.duration(
+        "alerts.send_failures_window",
+        raw.send_failures_window.as_ref(),
+        SignedDuration::from_mins(10)..=SignedDuration::from_hours(24),
+        DEFAULT_SEND_FAILURES_WINDOW,
+    )?;
+    let campaign_finished = raw.campaign_finished.as_ref().is_none_or(|v| *v.get_ref());
+    Ok(AlertSettings {
+        numbers,
+        site,
+        repeat_after,
+        sim_storage_percent,
+        modem_gone_after,
+        send_failures,
+        send_failures_window,
+        campaign_finished,
     })
 }
 
@@ -1004,7 +1251,7 @@ mod tests {
     /// The required keys only.
     const MINIMAL: &str = r#"
 [modem]
-port = "/dev/serial/by-id/usb-HUAWEI_Technology_HUAWEI_Mobile-if00-port0"
+port = "/dev/shiftsms-modem"
 [database]
 path = "/var/lib/shiftsms/shiftsms.db"
 [drop]
@@ -1075,6 +1322,20 @@ default_country = "GB"
             sample
         );
         assert_eq!(sample.outbox, DEFAULT_OUTBOX);
+        assert_eq!(sample.logging, DEFAULT_LOGGING);
+        assert_eq!(
+            sample.alerts,
+            AlertSettings {
+                numbers: vec![],
+                site: DEFAULT_SITE.into(),
+                repeat_after: DEFAULT_REPEAT_AFTER,
+                sim_storage_percent: DEFAULT_SIM_STORAGE_PERCENT,
+                modem_gone_after: DEFAULT_MODEM_GONE_AFTER,
+                send_failures: DEFAULT_SEND_FAILURES,
+                send_failures_window: DEFAULT_SEND_FAILURES_WINDOW,
+                campaign_finished: true,
+            }
+        );
         assert_eq!(sample.limits, ReplyLimits::default());
         assert_eq!(sample.messages, Replies::defaults(ReplyOptions::default()));
     }
@@ -1153,6 +1414,91 @@ hours = ["Mon-Fri 08:00-18:00"]"#,
     }
 
     #[test]
+    fn logging_and_alert_settings() {
+        let text = MINIMAL.to_string()
+            + "[logging]\nlevel = \"Debug\"\noutput = \"stderr\"\nmask_phones = true\n"
+            + "[alerts]\nnumbers = [\"07400 123456\", \"+447400123456\"]\nsite = \"Leeds DC\"\n\
+               repeat_after = \"1h\"\nsim_storage_percent = 90\nmodem_gone_after = \"5m\"\n\
+               send_failures = 10\nsend_failures_window = \"2h\"\ncampaign_finished = false\n";
+        let config = parse(&text).unwrap();
+        assert_eq!(
+            config.logging,
+            LoggingSettings {
+                level: LogLevel::Debug,
+                output: LogOutput::Stderr,
+                mask_phones: true,
+            }
+        );
+        assert_eq!(config.logging.level.as_str(), "debug");
+        let alerts = &config.alerts;
+        let numbers: Vec<&str> = alerts.numbers.iter().map(E164::as_str).collect();
+        assert_eq!(numbers, ["+447400123456"]);
+        assert!(
+            config.warnings.iter().any(|w| w.key == "alerts.numbers[1]"),
+            "{:?}",
+            config.warnings
+        );
+        assert_eq!(alerts.site, "Leeds DC");
+        assert_eq!(alerts.repeat_after, SignedDuration::from_hours(1));
+        assert_eq!(alerts.sim_storage_percent, 90);
+        assert_eq!(alerts.modem_gone_after, SignedDuration::from_mins(5));
+        assert_eq!(alerts.send_failures, 10);
+        assert_eq!(alerts.send_failures_window, SignedDuration::from_hours(2));
+        assert!(!alerts.campaign_finished);
+
+        for (section, line, key, expected) in [
+            (
+                "logging",
+                "level = \"verbose\"",
+                "logging.level",
+                "one of \"error\"",
+            ),
+            (
+                "logging",
+                "output = \"syslog\"",
+                "logging.output",
+                "\"auto\", \"journald\"",
+            ),
+            (
+                "alerts",
+                "numbers = [\"12\"]",
+                "alerts.numbers[0]",
+                "a phone number",
+            ),
+            ("alerts", "site = \"\"", "alerts.site", "a short name"),
+            (
+                "alerts",
+                "site = \"Café “Nord”\"",
+                "alerts.site",
+                "GSM alphabet",
+            ),
+            (
+                "alerts",
+                "sim_storage_percent = 0",
+                "alerts.sim_storage_percent",
+                "1 to 100",
+            ),
+            (
+                "alerts",
+                "modem_gone_after = \"10s\"",
+                "alerts.modem_gone_after",
+                "from 1m",
+            ),
+            (
+                "alerts",
+                "repeat_after = \"soon\"",
+                "alerts.repeat_after",
+                "a duration",
+            ),
+        ] {
+            let text = format!("{MINIMAL}[{section}]\n{line}\n");
+            let err = parse(&text).unwrap_err();
+            assert_eq!(err.key(), Some(key), "{line}: {err}");
+            assert!(err.to_string().contains(expected), "{line}: {err}");
+        }
+    }
+
+    #[test]
     fn retry_delay_doubles_up_to_an_hour() {
         let outbox = DEFAULT_OUTBOX;
         let delays: Vec<u64> = [1, 2, 3, 4, 8, 100]
@@ -1164,10 +1510,8 @@ hours = ["Mon-Fri 08:00-18:00"]"#,
 
     #[test]
     fn warnings() {
-        let text = MINIMAL.replace(
-            "/dev/serial/by-id/usb-HUAWEI_Technology_HUAWEI_Mobile-if00-port0",
-            "/dev/ttyUSB2",
-        ) + "[agent]\nnumbers = [\"+447400123456\", \"07400 123456\"]\n"
+        let text = MINIMAL.replace("/dev/shiftsms-modem", "/dev/ttyUSB2")
+            + "[agent]\nnumbers = [\"+447400123456\", \"07400 123456\"]\n"
             + "[messages]\nstop = \""
             + &"Stopped. ".repeat(20)
             + "\"\n";

@@ -12,6 +12,7 @@
 //! | [`drop`] | the CSV drop folder and `shiftsms import`: decode, parse and check a file, import it all or nothing, watch the folder | the drop folder, the store |
 //! | [`daemon`] | `shiftsms run`: the tasks (inbound pipeline, outbox sender, campaign watcher, ...) joined under one shutdown signal, and `shiftsms demo` | the modem, the store, the rules |
 //! | [`service`] | the rules: parse an employee's text, decide bookings and replies, render templates, phone numbers | nothing: pure functions |
+//! | [`logging`] | where log lines go (the journal under systemd, else stderr) and phone numbers masked in them | journald, stderr |
 //! | [`virtual_modem`] | a GSM modem emulator on a pseudo-terminal, with the quirks of real families, driven by tests and the demo | a pty it creates |
 //!
 //! The binary (`src/main.rs`) only parses arguments, loads the config and calls in here.
@@ -22,6 +23,7 @@ pub mod admin;
 pub mod config;
 pub mod daemon;
 pub mod drop;
+pub mod logging;
 pub mod modem;
 pub mod service;
 pub mod store;

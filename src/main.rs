@@ -9,8 +9,9 @@ use jiff::Timestamp;
 use jiff::tz::TimeZone;
 use shiftsms::admin::{self, AdminCommand};
 use shiftsms::config::Config;
-use shiftsms::daemon::{self, Tuning, demo, shutdown::Shutdown};
+use shiftsms::daemon::{self, Tuning, demo, shutdown::Shutdown, systemd::Systemd};
 use shiftsms::drop::import::{ImportOptions, Mode, Outcome};
+use shiftsms::logging;
 use shiftsms::modem;
 use shiftsms::modem::pdu::gsm7;
 use shiftsms::virtual_modem::{self, PROFILE_NAMES, Profile, VmOptions};
@@ -28,7 +29,8 @@ struct Cli {
 #[derive(Debug, Subcommand)]
 enum Command {
     /// The daemon, in the foreground: texts employees the shifts and acts on their replies
-    /// until SIGTERM or SIGINT. Logs to stderr (RUST_LOG=debug for more).
+    /// until SIGTERM or SIGINT. Logs to the journal under systemd, otherwise to stderr
+    /// ([logging] in the config; RUST_LOG=debug for more).
     Run,
     /// Try shiftsms without hardware or set-up: the daemon on a built-in virtual modem with
     /// sample shifts and employees, playing a short conversation as a transcript.
@@ -62,6 +64,12 @@ enum Command {
         #[command(subcommand)]
         action: ModemAction,
     },
+    /// How the site is, from the database (never touching the modem the daemon holds): the
+    /// daemon's heartbeat, the modem, the SIM, queues, campaigns, callbacks, alerts and
+    /// failures. Exit status: 0 running and ready, 3 running but the modem is not ready,
+    /// 2 not running (never started, stopped, or no heartbeat for 3 minutes: dead or hung),
+    /// 1 error.
+    Status,
     #[command(flatten)]
     Admin(AdminCommand),
     /// Run a virtual GSM modem on a pseudo-terminal and print its device path, so `shiftsms
@@ -109,7 +117,7 @@ enum ConfigAction {
 /// backtrace even when `RUST_BACKTRACE` happens to be set.
 fn main() -> ExitCode {
     match try_main() {
-        Ok(()) => ExitCode::SUCCESS,
+        Ok(code) => code,
         Err(err) => {
             eprintln!("Error: {err:#}");
             ExitCode::FAILURE
@@ -117,21 +125,22 @@ fn main() -> ExitCode {
     }
 }
 
-fn try_main() -> anyhow::Result<()> {
+fn try_main() -> anyhow::Result<ExitCode> {
     let cli = Cli::parse();
     match cli.command {
         Command::Run => {
             let config = Config::load(&cli.config)?;
-            logging("info");
+            logging::init(&config.logging);
             let runtime = tokio::runtime::Runtime::new()?;
             runtime.block_on(async {
                 let shutdown = Shutdown::on(termination()?);
-                daemon::run(config, Tuning::default(), shutdown).await?;
+                let systemd = Systemd::from_env().context("NOTIFY_SOCKET")?;
+                daemon::run(config, Tuning::default(), systemd, shutdown).await?;
                 anyhow::Ok(())
             })?;
         }
         Command::Demo { interactive } => {
-            logging("warn");
+            logging::init_stderr("warn");
             let runtime = tokio::runtime::Runtime::new()?;
             let mut out = std::io::stdout();
             runtime.block_on(async {
@@ -227,14 +236,13 @@ fn try_main() -> anyhow::Result<()> {
                 anyhow::bail!("the modem is not usable: {stopped}");
             }
         }
+        Command::Status => {
+            let ctx = admin_context(&cli.config)?;
+            let verdict = admin::status(&ctx, &mut std::io::stdout().lock())?;
+            return Ok(ExitCode::from(verdict.exit_code()));
+        }
         Command::Admin(command) => {
-            let config = Config::load(&cli.config)?;
-            let ctx = admin::Context {
-                database: config.database.path,
-                default_country: config.phone.default_country,
-                time_zone: TimeZone::system(),
-                now: Timestamp::now(),
-            };
+            let ctx = admin_context(&cli.config)?;
             admin::run(&command, &ctx, &mut std::io::stdout().lock())?;
         }
         Command::VirtualModem {
@@ -265,19 +273,18 @@ fn try_main() -> anyhow::Result<()> {
             ))?;
         }
     }
-    Ok(())
+    Ok(ExitCode::SUCCESS)
 }
 
-/// Log lines to stderr (journald picks them up under systemd); `RUST_LOG` overrides `default`.
-fn logging(default: &str) {
-    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
-    tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr)
-        // Colour codes only for a person at a terminal, never into journald or a file.
-        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
-        .init();
+/// What the admin commands need, from the config.
+fn admin_context(config: &std::path::Path) -> anyhow::Result<admin::Context> {
+    let config = Config::load(config)?;
+    Ok(admin::Context {
+        database: config.database.path,
+        default_country: config.phone.default_country,
+        time_zone: TimeZone::system(),
+        now: Timestamp::now(),
+    })
 }
 
 /// Completes on SIGTERM (systemd stopping the unit) or SIGINT (Ctrl-C). The handlers are

@@ -3,59 +3,18 @@
 
 mod common;
 
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
-
-use common::sqlite3;
-
-struct Site {
-    _dir: tempfile::TempDir,
-    config: PathBuf,
-    db: PathBuf,
-}
-
-/// The sample config.toml with the database moved into a temporary directory.
-fn site() -> Site {
-    let dir = tempfile::tempdir().unwrap();
-    let db = dir.path().join("shiftsms.db");
-    let sample =
-        std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("config.toml")).unwrap();
-    let text = sample.replacen(
-        "path = \"/var/lib/shiftsms/shiftsms.db\"",
-        &format!("path = {:?}", db.display().to_string()),
-        1,
-    );
-    assert_ne!(text, sample, "the sample config names the database path");
-    let config = dir.path().join("config.toml");
-    std::fs::write(&config, text).unwrap();
-    Site {
-        _dir: dir,
-        config,
-        db,
-    }
-}
-
-fn shiftsms(site: &Site, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_shiftsms"))
-        .arg("--config")
-        .arg(&site.config)
-        .args(args)
-        .env("TZ", "UTC")
-        .env("RUST_BACKTRACE", "0")
-        .output()
-        .expect("run shiftsms")
-}
+use common::{CliSite, sqlite3};
 
 /// Run, expect success, return stdout.
-fn ok(site: &Site, args: &[&str]) -> String {
-    let out = shiftsms(site, args);
+fn ok(site: &CliSite, args: &[&str]) -> String {
+    let out = site.run(args);
     assert!(out.status.success(), "{args:?}: {out:?}");
     String::from_utf8(out.stdout).unwrap()
 }
 
 /// Run, expect failure, return stderr.
-fn fails(site: &Site, args: &[&str]) -> String {
-    let out = shiftsms(site, args);
+fn fails(site: &CliSite, args: &[&str]) -> String {
+    let out = site.run(args);
     assert!(!out.status.success(), "{args:?} should fail: {out:?}");
     assert!(
         out.stdout.is_empty(),
@@ -66,7 +25,7 @@ fn fails(site: &Site, args: &[&str]) -> String {
 
 #[test]
 fn a_scheduler_adds_shifts_and_employees_and_lists_them() {
-    let site = site();
+    let site = CliSite::new();
     assert_eq!(
         ok(&site, &["shifts"]),
         "No shifts yet. Add one with `shiftsms shifts add CODE INFO`.\n"
@@ -149,7 +108,7 @@ fn a_scheduler_adds_shifts_and_employees_and_lists_them() {
 
 #[test]
 fn mistakes_exit_non_zero_and_say_what_is_wrong() {
-    let site = site();
+    let site = CliSite::new();
     let err = fails(&site, &["employees", "add", "12345"]);
     assert!(
         err.contains("\"12345\" is not a valid GB phone number"),
@@ -201,7 +160,7 @@ fn mistakes_exit_non_zero_and_say_what_is_wrong() {
 
 #[test]
 fn a_campaign_created_from_the_command_line_waits_for_the_daemon() {
-    let site = site();
+    let site = CliSite::new();
     ok(&site, &["employees", "add", "07400 123456"]);
     let created = ok(
         &site,
@@ -242,7 +201,7 @@ fn a_campaign_created_from_the_command_line_waits_for_the_daemon() {
 
 #[test]
 fn queues_outbox_and_inbox_on_a_quiet_database() {
-    let site = site();
+    let site = CliSite::new();
     let summary = ok(&site, &["queues"]);
     assert!(
         summary.starts_with("Outbox\nKIND       queued  sending  sent  failed  cancelled\n"),
@@ -262,7 +221,7 @@ fn queues_outbox_and_inbox_on_a_quiet_database() {
 
 #[test]
 fn help_names_every_admin_command() {
-    let site = site();
+    let site = CliSite::new();
     let help = ok(&site, &["--help"]);
     for command in [
         "shifts",

@@ -61,7 +61,7 @@ fn warnings_are_printed_but_pass() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("config.toml");
     let text = sample().replacen(
-        "port = \"/dev/serial/by-id/usb-HUAWEI_Technology_HUAWEI_Mobile-if00-port0\"",
+        "port = \"/dev/shiftsms-modem\"",
         "port = \"/dev/ttyUSB0\"",
         1,
     );

@@ -40,7 +40,7 @@ fn config(dir: &Path, port: &Path, db: &Path, drop: &Path) -> PathBuf {
         fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("config.toml")).unwrap();
     let text = sample
         .replacen(
-            "port = \"/dev/serial/by-id/usb-HUAWEI_Technology_HUAWEI_Mobile-if00-port0\"",
+            "port = \"/dev/shiftsms-modem\"",
             &format!("port = {:?}", port.display().to_string()),
             1,
         )

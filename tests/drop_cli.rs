@@ -1,49 +1,18 @@
 //! `shiftsms import FILE [--dry-run]`: the real binary on a temporary config and database.
 
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+mod common;
 
-struct Site {
-    dir: tempfile::TempDir,
-    config: PathBuf,
-    db: PathBuf,
-}
+use std::path::Path;
 
-/// The sample config.toml with the database moved into a temporary directory.
-fn site() -> Site {
-    let dir = tempfile::tempdir().unwrap();
-    let db = dir.path().join("shiftsms.db");
-    let sample =
-        std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("config.toml")).unwrap();
-    let text = sample.replacen(
-        "path = \"/var/lib/shiftsms/shiftsms.db\"",
-        &format!("path = {:?}", db.display().to_string()),
-        1,
-    );
-    assert_ne!(text, sample, "the sample config names the database path");
-    let config = dir.path().join("config.toml");
-    std::fs::write(&config, text).unwrap();
-    Site { dir, config, db }
-}
+use common::CliSite;
 
-fn shiftsms(site: &Site, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_shiftsms"))
-        .arg("--config")
-        .arg(&site.config)
-        .args(args)
-        .env("TZ", "UTC")
-        .env("RUST_BACKTRACE", "0")
-        .output()
-        .expect("run shiftsms")
-}
-
-fn file(site: &Site, name: &str, text: &str) -> String {
+fn file(site: &CliSite, name: &str, text: &str) -> String {
     let path = site.dir.path().join(name);
     std::fs::write(&path, text).unwrap();
     path.display().to_string()
 }
 
-fn shift_count(site: &Site) -> usize {
+fn shift_count(site: &CliSite) -> usize {
     let mut store = shiftsms::store::Store::open(&site.db).unwrap();
     let tx = store.read().unwrap();
     tx.shifts()
@@ -54,13 +23,13 @@ fn shift_count(site: &Site) -> usize {
 
 #[test]
 fn dry_run_then_import() {
-    let site = site();
+    let site = CliSite::new();
     let path = file(
         &site,
         "shifts.csv",
         "\u{FEFF}shift_id;shift_info\r\nXYZ123;Mon 06:00-14:00, Line 3\r\nXYZ222;Tue\r\n",
     );
-    let out = shiftsms(&site, &["import", &path, "--dry-run"]);
+    let out = site.run(&["import", &path, "--dry-run"]);
     assert!(out.status.success(), "{out:?}");
     let stdout = String::from_utf8(out.stdout).unwrap();
     assert_eq!(
@@ -72,7 +41,7 @@ fn dry_run_then_import() {
     );
     assert_eq!(shift_count(&site), 0);
 
-    let out = shiftsms(&site, &["import", &path]);
+    let out = site.run(&["import", &path]);
     assert!(out.status.success(), "{out:?}");
     let stdout = String::from_utf8(out.stdout).unwrap();
     assert!(
@@ -88,13 +57,13 @@ fn dry_run_then_import() {
 
 #[test]
 fn a_bad_file_lists_its_problems_and_exits_non_zero() {
-    let site = site();
+    let site = CliSite::new();
     let path = file(
         &site,
         "employees.csv",
         "phone,name\n07400 123456,Ann\n12345,Bob\n",
     );
-    let out = shiftsms(&site, &["import", &path]);
+    let out = site.run(&["import", &path]);
     assert!(!out.status.success(), "{out:?}");
     let stdout = String::from_utf8(out.stdout).unwrap();
     assert!(
@@ -114,7 +83,7 @@ fn a_bad_file_lists_its_problems_and_exits_non_zero() {
     );
 
     let missing = site.dir.path().join("missing.csv").display().to_string();
-    let out = shiftsms(&site, &["import", &missing]);
+    let out = site.run(&["import", &missing]);
     assert!(!out.status.success());
     let stderr = String::from_utf8(out.stderr).unwrap();
     assert!(stderr.contains("missing.csv: no such file"), "{stderr}");

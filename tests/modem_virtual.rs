@@ -11,7 +11,7 @@ use std::time::Duration;
 use shiftsms::modem::pdu::{self, Address, Incoming, SubmitOptions};
 use shiftsms::modem::{
     self, ModemError, ModemEvent, ModemSettings, ModemState, Pin, SendError, SimLock, Storage,
-    SubmitPdu,
+    SubmitPdu, Urc,
 };
 use shiftsms::virtual_modem::{Delivery, Profile, SubmitOutcome, VirtualModem, VmOptions};
 use tokio::sync::mpsc::UnboundedReceiver;
@@ -102,7 +102,7 @@ async fn full_cycle(profile: Profile) {
     // Answers are right despite the code inside them, and the code is an event.
     assert_eq!(m.handle.signal().await.unwrap().rssi, 20, "{name}");
     event(&mut m.events, "vendor noise", |e| {
-        matches!(e, ModemEvent::Unsolicited(modem::urc::Urc::Vendor(_)))
+        matches!(e, ModemEvent::Unsolicited(Urc::Vendor(_)))
     })
     .await;
 
@@ -114,15 +114,15 @@ async fn full_cycle(profile: Profile) {
         panic!("{name}: {delivery:?}")
     };
     let e = event(&mut m.events, "+CMTI", |e| {
-        matches!(e, ModemEvent::MessageStored { .. })
+        matches!(e, ModemEvent::Unsolicited(Urc::MessageStored { .. }))
     })
     .await;
     assert_eq!(
         e,
-        ModemEvent::MessageStored {
+        ModemEvent::Unsolicited(Urc::MessageStored {
             storage: Storage::Sim,
             index: u32::from(index)
-        },
+        }),
         "{name}"
     );
     let stored = m

@@ -11,6 +11,7 @@ mod campaigns;
 mod employees;
 mod queues;
 mod shifts;
+pub mod status;
 pub mod table;
 
 use std::io::{self, Write};
@@ -208,6 +209,12 @@ pub enum AdminError {
     NoSuchCallback(i64),
     #[error("writing the output: {0}")]
     Output(#[from] io::Error),
+    #[error(
+        "there is no database at {}: check [database] path in the config (shiftsms creates it \
+         at its first start)",
+        .0.display()
+    )]
+    NoDatabase(PathBuf),
 }
 
 /// Run one admin command against the database, writing what it shows or did to `out`.
@@ -226,6 +233,16 @@ pub fn run(command: &AdminCommand, ctx: &Context, out: &mut impl Write) -> Resul
         AdminCommand::Inbox(args) => queues::inbox(args, &mut store, ctx, out),
         AdminCommand::Callbacks(args) => callbacks::run(args, &mut store, ctx, out),
     }
+}
+
+/// `shiftsms status`: print how the site is and return the verdict its exit status comes
+/// from (see [`status`]). Never creates the database.
+pub fn status(ctx: &Context, out: &mut impl Write) -> Result<status::Verdict, AdminError> {
+    if !ctx.database.exists() {
+        return Err(AdminError::NoDatabase(ctx.database.clone()));
+    }
+    let mut store = Store::open(&ctx.database)?;
+    status::run(&mut store, ctx, out)
 }
 
 /// A time as shown to people: minutes, in the configured zone, with the zone's abbreviation.

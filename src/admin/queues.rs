@@ -61,7 +61,8 @@ pub(super) fn summary(
     Ok(())
 }
 
-fn failed_table(messages: &[OutboundMessage], ctx: &Context) -> Table {
+/// Failed messages with their reasons (also shown by `shiftsms status`).
+pub(super) fn failed_table(messages: &[OutboundMessage], ctx: &Context) -> Table {
     let mut table = Table::new(&["ID", "TO", "KIND", "FAILED AT", "REASON"]).right(0);
     for message in messages {
         table.row([

@@ -19,8 +19,10 @@ use rand::rngs::Xoshiro256PlusPlus;
 use rand::seq::SliceRandom;
 use tokio::sync::Notify;
 
+use super::alerts::Alerter;
 use super::db::{Db, DbError, DbStopped};
 use super::shutdown::Shutdown;
+use crate::logging;
 use crate::modem::pdu::gsm7;
 use crate::service::phone::E164;
 use crate::service::reply::Replies;
@@ -121,10 +123,11 @@ pub fn start_new(
     Ok(noticed)
 }
 
-/// Mark `done` every sending campaign with nothing left to send; returns them with their
-/// final counts.
+/// Mark `done` every sending campaign with nothing left to send, raising each one's
+/// campaign-finished alert in the same transaction; returns them with their final counts.
 pub fn finish_completed(
     store: &mut Store,
+    alerts: Option<&Alerter>,
     now: Timestamp,
 ) -> Result<Vec<(String, CampaignProgress)>, StoreError> {
     let tx = store.transaction()?;
@@ -132,6 +135,9 @@ pub fn finish_completed(
     let mut finished = Vec::with_capacity(done.len());
     for id in done {
         let progress = tx.campaigns().progress(&id)?;
+        if let Some(alerts) = alerts {
+            alerts.campaign_finished(&tx, &id, &progress, now)?;
+        }
         finished.push((id, progress));
     }
     tx.commit()?;
@@ -141,7 +147,7 @@ pub fn finish_completed(
 /// Log a campaign that finished.
 pub fn log_finished(id: &str, progress: &CampaignProgress) {
     tracing::info!(
-        campaign = id,
+        campaign_id = id,
         recipients = progress.recipients,
         sent = progress.sent,
         not_sent = progress.not_sent,
@@ -156,6 +162,7 @@ pub fn log_finished(id: &str, progress: &CampaignProgress) {
 pub async fn watch(
     db: Db,
     replies: Arc<Replies>,
+    alerts: Arc<Alerter>,
     outbox: Arc<Notify>,
     every: Duration,
     shutdown: Shutdown,
@@ -163,11 +170,11 @@ pub async fn watch(
     let mut changes = db.changes();
     loop {
         let now = Timestamp::now();
-        let replies = replies.clone();
+        let (replies, alerts) = (replies.clone(), alerts.clone());
         let looked = db
             .run(move |store| {
                 let noticed = start_new(store, &replies, now, rand::random)?;
-                let finished = finish_completed(store, now)?;
+                let finished = finish_completed(store, Some(&alerts), now)?;
                 Ok((noticed, finished))
             })
             .await;
@@ -182,7 +189,7 @@ pub async fn watch(
                             seed,
                         } => {
                             tracing::info!(
-                                campaign = %id,
+                                campaign_id = %id,
                                 recipients,
                                 parts,
                                 seed,
@@ -191,7 +198,7 @@ pub async fn watch(
                             );
                         }
                         Noticed::Invalid { id, reason } => {
-                            tracing::warn!(campaign = %id, "campaign not sent: {reason}");
+                            tracing::warn!(campaign_id = %id, "campaign not sent: {reason}");
                         }
                     }
                 }
@@ -201,7 +208,10 @@ pub async fn watch(
             }
             Err(DbError::Stopped(stopped)) => return Err(stopped),
             Err(DbError::Store(err)) => {
-                tracing::error!("looking for new campaigns: {err}; trying again shortly");
+                tracing::error!(
+                    "looking for new campaigns: {err}; trying again shortly",
+                    err = logging::scrub(&err)
+                );
             }
         }
         // Even after an error: the campaigns started before it are committed and queued.
@@ -334,7 +344,7 @@ mod tests {
         tx.commit().unwrap();
         let replies = Replies::defaults(ReplyOptions::default());
         start_new(&mut store, &replies, t0(), || 1).unwrap();
-        let finished = finish_completed(&mut store, t0()).unwrap();
+        let finished = finish_completed(&mut store, None, t0()).unwrap();
         assert_eq!(finished.len(), 1);
         assert_eq!(finished[0].0, "c1");
         assert_eq!(finished[0].1.recipients, 0);

@@ -11,8 +11,10 @@ use std::sync::mpsc;
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
-use tokio::sync::{oneshot, watch};
+use jiff::Timestamp;
+use tokio::sync::{Notify, oneshot, watch};
 
+use super::shutdown::Shutdown;
 use crate::store::{Store, StoreError};
 
 type Job = Box<dyn FnOnce(&mut Store) + Send>;
@@ -32,6 +34,41 @@ pub enum DbError {
     /// The thread is gone: the daemon cannot go on.
     #[error(transparent)]
     Stopped(#[from] DbStopped),
+}
+
+/// Longest a queue's task waits with nothing due before looking again. Every way something
+/// gets queued also wakes the task; looking once a minute anyway costs one query and bounds
+/// the damage of a wake-up that was missed.
+pub const IDLE_LOOK: Duration = Duration::from_secs(60);
+
+/// A queue's task with nothing due (the outbox sender, the callback dialler): wait for its
+/// `wake` (the daemon queued something), another connection's commit, the next retry time
+/// `due`, a look anyway after [`IDLE_LOOK`], or shutdown.
+pub async fn idle_until(
+    due: Option<Timestamp>,
+    now: Timestamp,
+    wake: &Notify,
+    changes: &mut watch::Receiver<u64>,
+    shutdown: &Shutdown,
+) -> Result<(), DbStopped> {
+    // Retry times are stored to the second: wake just after the one that is due. One that
+    // is already past still waits that second, so a row the task cannot take yet never
+    // makes it spin.
+    let wait = due.map_or(IDLE_LOOK, |at| {
+        let until = Duration::try_from(at.duration_since(now)).unwrap_or(Duration::ZERO);
+        (until + Duration::from_millis(1_001)).min(IDLE_LOOK)
+    });
+    tokio::select! {
+        _ = shutdown.requested() => {}
+        _ = wake.notified() => {}
+        changed = changes.changed() => {
+            if changed.is_err() {
+                return Err(DbStopped);
+            }
+        }
+        _ = tokio::time::sleep(wait) => {}
+    }
+    Ok(())
 }
 
 /// Cloneable handle to the database thread.
@@ -121,6 +158,36 @@ impl Db {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[tokio::test(start_paused = true)]
+    async fn idle_waits_just_past_the_due_time_and_never_spins() {
+        let (_trigger, shutdown) = Shutdown::new();
+        let wake = Notify::new();
+        let (_commits, mut changes) = watch::channel(0u64);
+        let now: Timestamp = "2026-11-24T10:00:00Z".parse().unwrap();
+        let second = jiff::SignedDuration::from_secs(1);
+        let table = [
+            (None, IDLE_LOOK),
+            // Already past: one second, not zero (a row not takeable yet must not spin).
+            (Some(now - second * 10), Duration::from_millis(1_001)),
+            (Some(now + second * 5), Duration::from_millis(6_001)),
+            (Some(now + second * 3_600), IDLE_LOOK),
+        ];
+        for (due, waited) in table {
+            let started = tokio::time::Instant::now();
+            idle_until(due, now, &wake, &mut changes, &shutdown)
+                .await
+                .unwrap();
+            assert_eq!(started.elapsed(), waited, "due {due:?}");
+        }
+        // A wake-up ends the wait at once.
+        wake.notify_one();
+        let started = tokio::time::Instant::now();
+        idle_until(None, now, &wake, &mut changes, &shutdown)
+            .await
+            .unwrap();
+        assert_eq!(started.elapsed(), Duration::ZERO);
+    }
 
     #[tokio::test]
     async fn jobs_run_in_order_and_others_commits_are_noticed() {

@@ -27,7 +27,9 @@ use tokio::sync::Notify;
 
 use super::db::{Db, DbError};
 use super::process::{Acted, ReplyFate, Rules, act};
+use crate::logging;
 use crate::modem::pdu::{self, Address, Assembled, Assembler, Incoming, TypeOfNumber};
+use crate::service::command::{self, Command};
 use crate::service::phone::{AddressKind, DefaultCountry, Sender, classify_sender};
 use crate::store::inbox::{
     Concat, Decoded, DecodedPart, InboundId, InboundMessage, NewInbound, PduId, PduInsert, RawPdu,
@@ -294,8 +296,9 @@ impl Inbound {
     /// that did arrive.
     pub async fn expire(&mut self, now: Timestamp) -> Result<(), DbError> {
         for message in self.assembler.expire(now) {
+            let sender = classify(&message.sender, self.country);
             tracing::warn!(
-                from = %message.sender,
+                phone = %logging::sender(&sender),
                 missing = ?message.missing,
                 "multipart text incomplete after waiting; acting on the parts received"
             );
@@ -315,12 +318,13 @@ impl Inbound {
         let rules = self.rules.clone();
         let sender = classify(&message.sender, self.country);
         let attempt = message.clone();
+        let from = sender.clone();
         let recorded = self
             .db
-            .run(move |store| record_and_act(store, &attempt, &sender, &rules))
+            .run(move |store| record_and_act(store, &attempt, &from, &rules))
             .await;
         match recorded {
-            Ok(Some((id, acted))) => self.acted(id, &acted),
+            Ok(Some((id, acted))) => self.acted(id, &sender, &message.text, &acted),
             Ok(None) => {}
             Err(err) => {
                 self.unrecorded.push(message);
@@ -352,13 +356,13 @@ impl Inbound {
                     let tx = store.transaction()?;
                     let acted = act(&tx, &message, &rules, now)?;
                     tx.commit()?;
-                    done.push((message.id, acted));
+                    done.push((message, acted));
                 }
                 Ok(done)
             })
             .await?;
-        for (id, acted) in done {
-            self.acted(id, &acted);
+        for (message, acted) in done {
+            self.acted(message.id, &message.sender, &message.text, &acted);
         }
         Ok(())
     }
@@ -368,36 +372,60 @@ impl Inbound {
         self.callbacks = Some(notify);
     }
 
-    fn acted(&self, id: InboundId, acted: &Acted) {
+    fn acted(&self, id: InboundId, sender: &Sender, text: &str, acted: &Acted) {
         if acted.command == "agent"
             && let Some(callbacks) = &self.callbacks
         {
             callbacks.notify_one();
         }
+        let phone = logging::sender(sender);
+        let codes = shift_codes(text);
+        let shift_codes = codes.as_deref();
         match &acted.reply {
             ReplyFate::Queued(reply) => {
                 tracing::info!(
-                    inbound = id.0,
+                    inbound_id = id.0,
+                    %phone,
                     command = acted.command,
+                    shift_codes,
                     outcome = %acted.outcome,
-                    reply = reply.0,
+                    outbox_id = reply.0,
                     "text acted on; reply queued"
                 );
                 self.outbox.notify_one();
             }
             ReplyFate::Suppressed(why) => tracing::warn!(
-                inbound = id.0,
+                inbound_id = id.0,
+                %phone,
                 command = acted.command,
+                shift_codes,
                 outcome = %acted.outcome,
                 "text acted on; reply suppressed: {why}"
             ),
             ReplyFate::None => tracing::info!(
-                inbound = id.0,
+                inbound_id = id.0,
+                %phone,
                 command = acted.command,
+                shift_codes,
                 outcome = %acted.outcome,
                 "text acted on; no reply"
             ),
         }
+    }
+}
+
+/// The shift codes a booking text names, comma-separated, for the log's `shift_codes` field
+/// (`None` when the text is not a booking).
+fn shift_codes(text: &str) -> Option<String> {
+    match command::parse(text) {
+        Command::Book(codes) => Some(
+            codes
+                .iter()
+                .map(|code| code.as_str())
+                .collect::<Vec<_>>()
+                .join(","),
+        ),
+        _ => None,
     }
 }
 
@@ -418,7 +446,7 @@ fn record_and_act(
         sent_at: message.ids.first().and_then(|part| part.sent_at),
         received_at: message.received,
     };
-    tracing::debug!(from = %message.sender, text = %message.text, "text received");
+    tracing::debug!(phone = %logging::sender(sender), text = %message.text, "text received");
     let tx = store.transaction()?;
     let id = tx.inbox().assemble(&ids, &new)?;
     let inbound = InboundMessage {
@@ -437,8 +465,11 @@ fn record_and_act(
         Err(err) => {
             drop(tx);
             tracing::error!(
-                "acting on the text from {sender:?} failed ({err}); it is kept and will be \
-                 acted on later"
+                phone = %logging::sender(sender),
+                "acting on the text from {} failed ({err}); it is kept and will be acted on \
+                 later",
+                logging::sender(sender),
+                err = logging::scrub(&err)
             );
             let tx = store.transaction()?;
             tx.inbox().assemble(&ids, &new)?;

@@ -18,19 +18,25 @@
 //! | [`callbacks`] | the callback dialler: agents phoned for AGENT, put through to the employee |
 //! | [`lease`] | the modem shared between SMS sending and calls being set up |
 //! | [`demo`] | `shiftsms demo`: the daemon on a virtual modem with sample data, as a transcript |
+//! | [`site`] | the tasks that keep the site's people informed: [`systemd`] (readiness, status, watchdog following the [`probe`]s), [`heartbeat`] (the row `shiftsms status` reads) and [`alerts`] (texts to supervisors) |
 
+pub mod alerts;
 pub mod callbacks;
 pub mod campaigns;
 pub mod db;
 pub mod demo;
+pub mod heartbeat;
 pub mod in_flight;
 pub mod inbound;
 pub mod lease;
 pub mod modem_link;
 pub mod outbound;
+pub mod probe;
 pub mod process;
 pub mod shutdown;
 pub mod sim;
+pub mod site;
+pub mod systemd;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -43,6 +49,7 @@ use crate::drop::import::ImportOptions;
 use crate::drop::watcher::{self, WatchSettings};
 use crate::modem::{self, ModemSettings, Pin};
 use crate::store::{Store, StoreError};
+use alerts::Alerter;
 use db::{Db, DbError, DbStopped};
 use inbound::Inbound;
 use lease::ModemLease;
@@ -50,6 +57,7 @@ use modem_link::Link;
 use outbound::OutboxSender;
 use process::Rules;
 use shutdown::Shutdown;
+use systemd::Systemd;
 
 /// Timings that are not worth a config key, with defaults for a site (`shiftsms run` and the
 /// demo use them as they are; a library caller may change them).
@@ -70,6 +78,12 @@ pub struct Tuning {
     /// How often the campaign watcher looks even without a change by another connection
     /// (a campaign whose last offers were cancelled by STOP is marked done then).
     pub campaign_every: Duration,
+    /// How often the heartbeat row `shiftsms status` reads is rewritten (also at every
+    /// change of the modem's state).
+    pub heartbeat_every: Duration,
+    /// How long systemd's `READY=1` waits for a modem that is still initialising (one that
+    /// is known to be absent or locked does not hold it back at all).
+    pub ready_grace: Duration,
 }
 
 impl Default for Tuning {
@@ -80,6 +94,8 @@ impl Default for Tuning {
             sim_poll: Duration::from_secs(60),
             db_retry: Duration::from_secs(2),
             campaign_every: Duration::from_secs(30),
+            heartbeat_every: Duration::from_secs(60),
+            ready_grace: Duration::from_secs(30),
         }
     }
 }
@@ -131,17 +147,23 @@ pub struct Running {
 /// [`run`] as a task, with its [`Health`] to watch.
 pub fn start(config: Config, tuning: Tuning, shutdown: Shutdown) -> Running {
     let (health, watched) = watch::channel(Health::Starting);
-    let done = tokio::spawn(serve(config, tuning, shutdown, health));
+    let done = tokio::spawn(serve(config, tuning, Systemd::off(), shutdown, health));
     Running {
         health: watched,
         done,
     }
 }
 
-/// `shiftsms run`: serve until `shutdown`, then stop every task at a safe point.
-pub async fn run(config: Config, tuning: Tuning, shutdown: Shutdown) -> Result<(), DaemonError> {
+/// `shiftsms run`: serve until `shutdown`, then stop every task at a safe point, telling
+/// `systemd` (readiness, status, watchdog) as it goes.
+pub async fn run(
+    config: Config,
+    tuning: Tuning,
+    systemd: Systemd,
+    shutdown: Shutdown,
+) -> Result<(), DaemonError> {
     let (health, _) = watch::channel(Health::Starting);
-    serve(config, tuning, shutdown, health).await
+    serve(config, tuning, systemd, shutdown, health).await
 }
 
 /// The tasks of the daemon, all under one shutdown signal:
@@ -156,16 +178,14 @@ pub async fn run(config: Config, tuning: Tuning, shutdown: Shutdown) -> Result<(
 /// | campaign watcher | turns new `shift_campaigns` rows into broadcasts ([`campaigns`]) |
 /// | callback dialler | phones agents for AGENT and puts them through ([`callbacks`]) |
 /// | drop-folder watcher | imports CSV files saved into `[drop] dir` ([`crate::drop::watcher`]), on a database connection of its own: the database thread notices its commits like a person's |
-///
-/// Tasks still to come join the [`JoinSet`] below: the callback dialler (issue 6, fed the
-/// call events by `modem events`), the heartbeat and systemd watchdog (issue 7, following
-/// [`Health`]).
+/// | site tasks | systemd readiness and watchdog, the modem and database probes, the heartbeat and its alerts ([`site`]) |
 ///
 /// If one task fails (the database thread died), the others are asked to stop too and the
 /// error is returned.
 async fn serve(
     config: Config,
     tuning: Tuning,
+    systemd: Systemd,
     outer: Shutdown,
     health: watch::Sender<Health>,
 ) -> Result<(), DaemonError> {
@@ -226,6 +246,10 @@ async fn serve(
     let link = Link::new(modem.handle.clone());
     let (sim_events, sim_queue) = mpsc::unbounded_channel();
     let (call_events, calls_ended) = mpsc::unbounded_channel();
+    let alerter = Arc::new(
+        Alerter::new(config.alerts.clone(), jiff::tz::TimeZone::system())
+            .watching(modem.handle.watch_state()),
+    );
 
     let mut tasks: JoinSet<(&'static str, Result<(), DbStopped>)> = JoinSet::new();
     tasks.spawn({
@@ -262,15 +286,16 @@ async fn serve(
             shutdown.clone(),
             tuning.db_retry,
         )
-        .with_lease(lease.clone());
+        .with_lease(lease.clone())
+        .with_alerts(alerter.clone());
         async move { ("outbox sender", sender.run().await) }
     });
     tasks.spawn({
         let (db, replies) = (db.clone(), Arc::new(config.messages.clone()));
-        let (outbox, shutdown) = (outbox.clone(), shutdown.clone());
+        let (outbox, shutdown, alerter) = (outbox.clone(), shutdown.clone(), alerter.clone());
         async move {
-            let result =
-                campaigns::watch(db, replies, outbox, tuning.campaign_every, shutdown).await;
+            let every = tuning.campaign_every;
+            let result = campaigns::watch(db, replies, alerter, outbox, every, shutdown).await;
             ("campaign watcher", result)
         }
     });
@@ -311,7 +336,21 @@ async fn serve(
         });
         async move { ("callback dialler", dialler.run().await) }
     });
-    // Issue 7 (heartbeat) adds its task here.
+    site::spawn(
+        &mut tasks,
+        site::Parts {
+            systemd,
+            db: db.clone(),
+            modem: modem.handle.clone(),
+            health: health.subscribe(),
+            port: config.modem.port.display().to_string(),
+            alerter,
+            outbox: outbox.clone(),
+            heartbeat_every: tuning.heartbeat_every,
+            ready_grace: tuning.ready_grace,
+        },
+        shutdown.clone(),
+    );
 
     let mut failure = None;
     while let Some(joined) = tasks.join_next().await {

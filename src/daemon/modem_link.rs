@@ -13,10 +13,11 @@ use super::callbacks::Voice;
 use super::inbound::ReceivedPdu;
 use super::outbound::{TransmitError, Transmitter};
 use super::sim::{SimEvent, SimStorage, Slot};
+use crate::logging;
 use crate::modem::pdu::Pdu;
 use crate::modem::{
     Call, CallEnd, DialNumber, DialOutcome, HoldAction, HoldOptions, ModemError, ModemEvent,
-    ModemHandle, ModemState, RawPdu, SendError, Storage, SubmitPdu,
+    ModemHandle, ModemState, RawPdu, SendError, Storage, SubmitPdu, Urc,
 };
 
 /// A cloneable link to the modem task.
@@ -202,21 +203,31 @@ pub async fn route(
                 }
                 None
             }
-            ModemEvent::MessageStored { storage, index }
-            | ModemEvent::StatusReportStored { storage, index } => {
-                Some(SimEvent::Stored(slot(&storage, index)))
-            }
-            ModemEvent::MessageDelivered { pdu, .. } | ModemEvent::StatusReport { pdu, .. } => {
-                Some(SimEvent::Delivered(received(pdu)))
-            }
-            ModemEvent::CallEnded(end) => {
+            ModemEvent::Unsolicited(
+                Urc::MessageStored { storage, index } | Urc::StatusReportStored { storage, index },
+            ) => Some(SimEvent::Stored(slot(&storage, index))),
+            ModemEvent::Unsolicited(
+                Urc::MessageDelivered { pdu, .. } | Urc::StatusReport { pdu, .. },
+            ) => Some(SimEvent::Delivered(received(pdu))),
+            ModemEvent::Unsolicited(Urc::CallEnded(end)) => {
                 tracing::debug!("modem: a call ended ({end})");
                 // The dialler is gone only at shutdown.
                 let _ = calls.send(end);
                 None
             }
-            ModemEvent::RegistrationChanged(registration) => {
+            ModemEvent::Unsolicited(Urc::Registration(registration)) => {
                 tracing::info!("network registration: {}", registration.status);
+                None
+            }
+            ModemEvent::Unsolicited(Urc::CallerId(caller)) => {
+                // The caller's number goes through the log's masking like every phone.
+                let number = caller.number.as_deref().unwrap_or("withheld");
+                let shown = if logging::masking() {
+                    logging::masked(number)
+                } else {
+                    number.to_string()
+                };
+                tracing::debug!(phone = %shown, "modem: incoming call");
                 None
             }
             other => {

@@ -27,18 +27,17 @@ use jiff::{SignedDuration, Timestamp};
 use tokio::sync::{Notify, watch};
 use tokio::time::Instant;
 
+use super::alerts::Alerter;
 use super::campaigns;
-use super::db::{Db, DbError, DbStopped};
+use super::db::{self, Db, DbError, DbStopped};
 use super::in_flight::{self, Doubt, Resolution};
 use super::lease::{ModemLease, SmsTurn};
 use super::shutdown::Shutdown;
 use crate::config::OutboxSettings;
+use crate::logging;
 use crate::modem::pdu::{Address, EncodeError, Pdu, SubmitOptions, encode_submit};
 use crate::store::outbox::{MessageId, OutboundMessage, Progress};
 use crate::store::{Store, StoreError};
-
-/// Longest wait with nothing due before looking at the outbox again.
-const IDLE_LOOK: Duration = Duration::from_secs(60);
 
 /// Wait after the modem refused a part as unavailable, before looking again.
 const UNAVAILABLE_PAUSE: Duration = Duration::from_millis(500);
@@ -90,6 +89,8 @@ pub struct OutboxSender<T> {
     pub shutdown: Shutdown,
     /// Wait after a database error before trying again.
     pub db_retry: Duration,
+    /// Raises the send-failures and campaign-finished alerts (none: not raised).
+    pub alerts: Option<Arc<Alerter>>,
     /// Shared with the callback dialler: a part waits while a call is set up.
     pub lease: ModemLease,
     last_submission: Option<Instant>,
@@ -118,6 +119,7 @@ impl<T: Transmitter> OutboxSender<T> {
             wake,
             shutdown,
             db_retry,
+            alerts: None,
             lease: ModemLease::new(),
             last_submission: None,
         }
@@ -126,6 +128,13 @@ impl<T: Transmitter> OutboxSender<T> {
     /// Share `lease` with the callback dialler, so no part goes out while a call is set up.
     pub fn with_lease(self, lease: ModemLease) -> Self {
         OutboxSender { lease, ..self }
+    }
+
+    /// Raise alerts: repeated send failures (in the transaction that fails a message for
+    /// good) and campaigns finished.
+    pub fn with_alerts(mut self, alerts: Arc<Alerter>) -> Self {
+        self.alerts = Some(alerts);
+        self
     }
 
     /// Settle what a previous run left on the wire, then send until shutdown.
@@ -139,26 +148,26 @@ impl<T: Transmitter> OutboxSender<T> {
                 Ok(recovered) => {
                     for message in &recovered.in_doubt {
                         tracing::warn!(
-                            outbox = message.id.0,
-                            to = %message.recipient,
+                            outbox_id = message.id.0,
+                            phone = %logging::phone(&message.recipient),
                             kind = %message.kind,
                             "message in doubt: shiftsms stopped while it was on the wire; it is \
                              not sent again (a second copy is worse): ask {} whether it arrived",
-                            message.recipient
+                            logging::phone(&message.recipient)
                         );
                     }
                     for message in &recovered.resent {
                         tracing::info!(
-                            outbox = message.id.0,
-                            to = %message.recipient,
+                            outbox_id = message.id.0,
+                            phone = %logging::phone(&message.recipient),
                             "multipart message interrupted on the wire: its part in doubt is \
                              sent again with the same reference"
                         );
                     }
                     for message in &recovered.resumed {
                         tracing::info!(
-                            outbox = message.id.0,
-                            to = %message.recipient,
+                            outbox_id = message.id.0,
+                            phone = %logging::phone(&message.recipient),
                             "multipart message interrupted between parts: resuming"
                         );
                     }
@@ -166,8 +175,11 @@ impl<T: Transmitter> OutboxSender<T> {
                 }
                 Err(DbError::Stopped(stopped)) => return Err(stopped),
                 Err(DbError::Store(err)) => {
-                    tracing::error!("settling interrupted messages: {err}; trying again");
-                    if !self.nap(self.db_retry).await {
+                    tracing::error!(
+                        "settling interrupted messages: {err}; trying again",
+                        err = logging::scrub(&err)
+                    );
+                    if !self.shutdown.nap(self.db_retry).await {
                         return Ok(());
                     }
                 }
@@ -201,8 +213,11 @@ impl<T: Transmitter> OutboxSender<T> {
                 Ok(Turn::Stopping) => return Ok(()),
                 Err(DbError::Stopped(stopped)) => return Err(stopped),
                 Err(DbError::Store(err)) => {
-                    tracing::error!("outbox: {err}; trying again shortly");
-                    if !self.nap(self.db_retry).await {
+                    tracing::error!(
+                        "outbox: {err}; trying again shortly",
+                        err = logging::scrub(&err)
+                    );
+                    if !self.shutdown.nap(self.db_retry).await {
                         return Ok(());
                     }
                 }
@@ -221,30 +236,18 @@ impl<T: Transmitter> OutboxSender<T> {
             Ok(wakeup) => wakeup,
             Err(DbError::Stopped(stopped)) => return Err(stopped),
             Err(DbError::Store(err)) => {
-                tracing::error!("outbox: {err}");
+                tracing::error!("outbox: {err}", err = logging::scrub(&err));
                 None
             }
         };
-        // Retry times are stored to the second: wake just after the one that is due.
-        // Every way something gets queued also wakes this task; looking once a minute anyway
-        // costs one query and bounds the damage of a wake-up that was missed.
-        let wait = wakeup.map_or(IDLE_LOOK, |at| {
-            let until = at.duration_since(Timestamp::now()) + SignedDuration::from_millis(1_001);
-            Duration::try_from(until)
-                .unwrap_or(Duration::ZERO)
-                .min(IDLE_LOOK)
-        });
-        tokio::select! {
-            _ = self.shutdown.requested() => {}
-            _ = self.wake.notified() => {}
-            changed = changes.changed() => {
-                if changed.is_err() {
-                    return Err(DbStopped);
-                }
-            }
-            _ = tokio::time::sleep(wait) => {}
-        }
-        Ok(())
+        db::idle_until(
+            wakeup,
+            Timestamp::now(),
+            &self.wake,
+            changes,
+            &self.shutdown,
+        )
+        .await
     }
 
     /// Record what became of a part that went to the modem. A lock held by a person past the
@@ -258,22 +261,13 @@ impl<T: Transmitter> OutboxSender<T> {
         loop {
             match self.db.run(job.clone()).await {
                 Err(DbError::Store(err)) if err.is_locked() => {
-                    tracing::warn!("{what}: {err}; trying again");
-                    if !self.nap(self.db_retry).await {
+                    tracing::warn!("{what}: {err}; trying again", err = logging::scrub(&err));
+                    if !self.shutdown.nap(self.db_retry).await {
                         return Err(DbError::Store(err));
                     }
                 }
                 other => return other,
             }
-        }
-    }
-
-    /// Sleep, unless shutdown comes first (then `false`).
-    async fn nap(&self, wait: Duration) -> bool {
-        tokio::select! {
-            biased;
-            _ = self.shutdown.requested() => false,
-            _ = tokio::time::sleep(wait) => true,
         }
     }
 
@@ -313,7 +307,7 @@ impl<T: Transmitter> OutboxSender<T> {
             Ok(pdus) => pdus,
             Err(err) => {
                 let reason = format!("cannot be encoded as SMS: {err}");
-                tracing::error!(outbox = id.0, to = %message.recipient, "message failed: {reason}");
+                tracing::error!(outbox_id = id.0, phone = %logging::phone(&message.recipient), "message failed: {reason}");
                 self.db
                     .run(move |store| {
                         let tx = store.transaction()?;
@@ -369,7 +363,7 @@ impl<T: Transmitter> OutboxSender<T> {
                 Ok(()) => begun = true,
                 // Cancelled (STOP) or changed by a person since it was picked: leave it.
                 Err(DbError::Store(StoreError::WrongState { found, .. })) => {
-                    tracing::info!(outbox = id.0, "not sent: it is {found} now");
+                    tracing::info!(outbox_id = id.0, "not sent: it is {found} now");
                     return Ok(Turn::Done);
                 }
                 Err(err) => return Err(err),
@@ -399,7 +393,7 @@ impl<T: Transmitter> OutboxSender<T> {
                 }
                 Err(TransmitError::Unavailable(reason)) => {
                     tracing::info!(
-                        outbox = id.0,
+                        outbox_id = id.0,
                         "not sent, the modem is unavailable ({reason}); it waits for the modem"
                     );
                     self.record("recording a withdrawn attempt", move |store| {
@@ -410,7 +404,7 @@ impl<T: Transmitter> OutboxSender<T> {
                     .await?;
                     // The modem said it was ready a moment ago: give it time to say otherwise
                     // rather than spin.
-                    if !self.nap(UNAVAILABLE_PAUSE).await {
+                    if !self.shutdown.nap(UNAVAILABLE_PAUSE).await {
                         return Ok(Turn::Stopping);
                     }
                     return Ok(Turn::Done);
@@ -445,17 +439,19 @@ impl<T: Transmitter> OutboxSender<T> {
                         .await?;
                     match resolution {
                         Resolution::GaveUp(reason) | Resolution::Exhausted(reason) => {
+                            // The reason names the recipient (it is kept whole in the database).
                             tracing::warn!(
-                                outbox = id.0,
-                                to = %message.recipient,
-                                "message {reason}"
+                                outbox_id = id.0,
+                                phone = %logging::phone(&message.recipient),
+                                "message {}",
+                                logging::scrub(&reason)
                             );
                             self.finished(&message, of, "in doubt", Some(&reason))
                                 .await?;
                         }
                         Resolution::Resend { seq } => tracing::warn!(
-                            outbox = id.0,
-                            to = %message.recipient,
+                            outbox_id = id.0,
+                            phone = %logging::phone(&message.recipient),
                             "part {seq} of {of} in doubt: it will be sent again with the same \
                              reference"
                         ),
@@ -494,14 +490,19 @@ impl<T: Transmitter> OutboxSender<T> {
         if attempt >= max {
             let reason = format!("{reason} (attempt {attempt} of {max}; giving up)");
             tracing::error!(
-                outbox = id.0,
-                to = %message.recipient,
+                outbox_id = id.0,
+                phone = %logging::phone(&message.recipient),
                 "message failed for good: {reason}"
             );
             let stored = reason.clone();
+            let alerts = self.alerts.clone();
             self.record("recording a failed message", move |store| {
+                let now = Timestamp::now();
                 let tx = store.transaction()?;
-                tx.outbox().fail(id, &stored, Timestamp::now())?;
+                tx.outbox().fail(id, &stored, now)?;
+                if let Some(alerts) = &alerts {
+                    alerts.after_send_failure(&tx, now)?;
+                }
                 tx.commit()
             })
             .await?;
@@ -511,8 +512,8 @@ impl<T: Transmitter> OutboxSender<T> {
         let delay = self.settings.retry_delay(attempt);
         let retry_at = self.retry_at(attempt);
         tracing::warn!(
-            outbox = id.0,
-            to = %message.recipient,
+            outbox_id = id.0,
+            phone = %logging::phone(&message.recipient),
             "attempt {attempt} of {max} failed ({reason}); retrying in {}s",
             delay.as_secs()
         );
@@ -536,8 +537,8 @@ impl<T: Transmitter> OutboxSender<T> {
         let Some(campaign) = message.campaign_id.clone() else {
             if how == "sent" {
                 tracing::info!(
-                    outbox = message.id.0,
-                    to = %message.recipient,
+                    outbox_id = message.id.0,
+                    phone = %logging::phone(&message.recipient),
                     kind = %message.kind,
                     parts,
                     "sent"
@@ -550,37 +551,39 @@ impl<T: Transmitter> OutboxSender<T> {
         // it made a 10,000-recipient campaign quadratic (61 SMS/s and falling, against 300+),
         // so the count is logged every PROGRESS_EVERY messages and when the campaign ends.
         let count = message.id.0 % PROGRESS_EVERY == 0;
+        let alerts = self.alerts.clone();
         let (progress, finished) = self
             .db
             .run(move |store| {
-                let finished = campaigns::finish_completed(store, Timestamp::now())?;
                 let progress = if count {
                     Some(store.read()?.campaigns().progress(&id)?)
                 } else {
                     None
                 };
+                let finished =
+                    campaigns::finish_completed(store, alerts.as_deref(), Timestamp::now())?;
                 Ok((progress, finished))
             })
             .await?;
         let reason = reason.map_or_else(String::new, |r| format!(" ({r})"));
         match progress {
             Some(progress) => tracing::info!(
-                outbox = message.id.0,
-                to = %message.recipient,
+                outbox_id = message.id.0,
+                phone = %logging::phone(&message.recipient),
                 kind = %message.kind,
                 parts,
-                campaign = %campaign,
+                campaign_id = %campaign,
                 "{how}{reason}; campaign {campaign}: {} sent, {} not sent, {} remaining",
                 progress.sent,
                 progress.not_sent,
                 progress.pending
             ),
             None => tracing::info!(
-                outbox = message.id.0,
-                to = %message.recipient,
+                outbox_id = message.id.0,
+                phone = %logging::phone(&message.recipient),
                 kind = %message.kind,
                 parts,
-                campaign = %campaign,
+                campaign_id = %campaign,
                 "{how}{reason}"
             ),
         }

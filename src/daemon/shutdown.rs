@@ -5,6 +5,7 @@
 //! never between `AT+CMGS` and its answer, never inside a transaction.
 
 use std::future::Future;
+use std::time::Duration;
 
 use tokio::sync::watch;
 
@@ -54,6 +55,15 @@ impl Shutdown {
         let mut requested = self.requested.clone();
         // An error means the trigger is gone: that is a request too.
         let _ = requested.wait_for(|fired| *fired).await;
+    }
+
+    /// Sleep for `wait`, unless shutdown is asked for first: `false` then.
+    pub async fn nap(&self, wait: Duration) -> bool {
+        tokio::select! {
+            biased;
+            _ = self.requested() => false,
+            _ = tokio::time::sleep(wait) => true,
+        }
     }
 }
 

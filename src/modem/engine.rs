@@ -26,13 +26,11 @@ use super::pdu::{self, Address, EncodeError, SubmitOptions};
 use super::quirks::Quirks;
 use super::session::{Gone, SendError, Session};
 use super::sim::Pin;
-use super::sms::{
-    MessageReference, RawPdu, Storage, StorageStatus, StoredPdu, SubmitPdu, SubmitPduError,
-};
+use super::sms::{MessageReference, Storage, StorageStatus, StoredPdu, SubmitPdu, SubmitPduError};
 use super::state::{ModemState, StateMachine};
 use super::transport;
 use super::urc::{Notice, Urc};
-use super::voice::{Call, CallEnd, CallerId, DialNumber, DialOutcome, HoldAction, HoldOptions};
+use super::voice::{Call, DialNumber, DialOutcome, HoldAction, HoldOptions};
 
 /// What the modem layer needs to know; the daemon's config maps onto it.
 #[derive(Debug, Clone)]
@@ -105,44 +103,10 @@ pub enum ModemEvent {
         /// What happened.
         reason: String,
     },
-    /// A new message was stored at (storage, index): read it, keep it, then delete it.
-    MessageStored {
-        /// Storage area.
-        storage: Storage,
-        /// Slot.
-        index: u32,
-    },
-    /// A message delivered directly (`+CMT`), not stored anywhere: keep it now.
-    MessageDelivered {
-        /// TPDU octets.
-        tpdu_len: u16,
-        /// The PDU.
-        pdu: RawPdu,
-    },
-    /// A status report delivered directly (`+CDS`).
-    StatusReport {
-        /// TPDU octets.
-        tpdu_len: u16,
-        /// The PDU.
-        pdu: RawPdu,
-    },
-    /// A status report was stored at (storage, index).
-    StatusReportStored {
-        /// Storage area.
-        storage: Storage,
-        /// Slot.
-        index: u32,
-    },
-    /// A call is ringing (repeats every few seconds).
-    Ring,
-    /// The ringing call's caller id (follows each `RING`).
-    IncomingCall(CallerId),
-    /// A call ended.
-    CallEnded(CallEnd),
-    /// Registration changed.
-    RegistrationChanged(Registration),
-    /// Any other unsolicited code (vendor noise, start-up notices, unknown lines): never
-    /// dropped, so it can be logged.
+    /// Something the modem said unprompted, as parsed ([`Urc`]): a message stored
+    /// (`+CMTI`: read it, keep it, then delete it) or delivered directly (`+CMT`: keep it now,
+    /// it cannot be read again), a status report, a call ringing or ending, registration
+    /// changed, vendor noise, unknown lines. Never dropped, so it can be acted on or logged.
     Unsolicited(Urc),
 }
 
@@ -746,42 +710,24 @@ impl Engine {
     /// Turns an unsolicited code into an event; `Some` when the modem needs init again.
     fn on_urc(&mut self, urc: Urc, ready: bool) -> Option<Exit> {
         let mut exit = None;
-        let event = match urc {
-            Urc::MessageStored { storage, index } => ModemEvent::MessageStored { storage, index },
-            Urc::MessageDelivered { tpdu_len, pdu } => {
-                ModemEvent::MessageDelivered { tpdu_len, pdu }
-            }
-            Urc::StatusReport { tpdu_len, pdu } => ModemEvent::StatusReport { tpdu_len, pdu },
-            Urc::StatusReportStored { storage, index } => {
-                ModemEvent::StatusReportStored { storage, index }
-            }
-            Urc::Ring => ModemEvent::Ring,
-            Urc::CallerId(caller) => ModemEvent::IncomingCall(caller),
-            Urc::CallEnded(end) => ModemEvent::CallEnded(end),
-            Urc::Registration(r) => ModemEvent::RegistrationChanged(r),
+        match urc {
             Urc::Notice(Notice::Rebooted) => {
                 exit = Some(Exit::Reinit(
                     "the modem restarted (RDY): its settings are back to defaults".into(),
                 ));
-                ModemEvent::Unsolicited(urc)
             }
             Urc::Sim(ref state) if ready && !state.is_usable() => {
                 exit = Some(Exit::Reinit(format!("the SIM changed state: {state}")));
-                ModemEvent::Unsolicited(urc)
             }
             Urc::Malformed {
                 ref line,
                 ref reason,
             } => {
                 tracing::warn!(%line, %reason, "malformed unsolicited code from the modem");
-                ModemEvent::Unsolicited(urc)
             }
-            other => {
-                tracing::debug!(urc = ?other, "unsolicited code");
-                ModemEvent::Unsolicited(other)
-            }
-        };
-        self.emit(event);
+            ref other => tracing::debug!(urc = ?other, "unsolicited code"),
+        }
+        self.emit(ModemEvent::Unsolicited(urc));
         exit
     }
 

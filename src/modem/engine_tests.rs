@@ -12,6 +12,7 @@ use crate::modem::frame::{ErrorCode, Final};
 use crate::modem::sms::RawPdu;
 use crate::modem::state::SimLock;
 use crate::modem::testing::{Behaviour, FakeModem, Responder, responder};
+use crate::modem::voice::CallEnd;
 
 const PATIENCE: Duration = Duration::from_secs(30);
 const DELIVER_PDU: &str =
@@ -151,31 +152,34 @@ async fn unsolicited_codes_become_events_even_inside_a_response() {
 
     assert_eq!(m.handle.signal().await.unwrap().rssi, 20);
     let e = event(&mut m.events, |e| {
-        matches!(e, ModemEvent::MessageStored { .. })
+        matches!(e, ModemEvent::Unsolicited(Urc::MessageStored { .. }))
     })
     .await;
     assert_eq!(
         e,
-        ModemEvent::MessageStored {
+        ModemEvent::Unsolicited(Urc::MessageStored {
             storage: Storage::Sim,
             index: 7
-        }
+        })
     );
 
     fake.send(format!("\r\n+CMT: ,30\r\n{DELIVER_PDU}\r\n").as_bytes());
     let e = event(&mut m.events, |e| {
-        matches!(e, ModemEvent::MessageDelivered { .. })
+        matches!(e, ModemEvent::Unsolicited(Urc::MessageDelivered { .. }))
     })
     .await;
     assert!(matches!(
         e,
-        ModemEvent::MessageDelivered { tpdu_len: 30, .. }
+        ModemEvent::Unsolicited(Urc::MessageDelivered { tpdu_len: 30, .. })
     ));
 
     fake.send(b"\r\nRING\r\n\r\n+CLIP: \"+447400123456\",145,\"\",,\"\",0\r\n");
-    event(&mut m.events, |e| *e == ModemEvent::Ring).await;
-    let e = event(&mut m.events, |e| matches!(e, ModemEvent::IncomingCall(_))).await;
-    let ModemEvent::IncomingCall(caller) = e else {
+    event(&mut m.events, |e| *e == ModemEvent::Unsolicited(Urc::Ring)).await;
+    let e = event(&mut m.events, |e| {
+        matches!(e, ModemEvent::Unsolicited(Urc::CallerId(_)))
+    })
+    .await;
+    let ModemEvent::Unsolicited(Urc::CallerId(caller)) = e else {
         unreachable!()
     };
     assert_eq!(caller.number.as_deref(), Some("+447400123456"));
@@ -184,7 +188,7 @@ async fn unsolicited_codes_become_events_even_inside_a_response() {
     let e = event(&mut m.events, |e| matches!(e, ModemEvent::Unsolicited(_))).await;
     assert_eq!(e, ModemEvent::Unsolicited(Urc::Vendor("^RSSI:18".into())));
     event(&mut m.events, |e| {
-        matches!(e, ModemEvent::RegistrationChanged(_))
+        matches!(e, ModemEvent::Unsolicited(Urc::Registration(_)))
     })
     .await;
 }
@@ -259,8 +263,14 @@ async fn voice_calls() {
     m.handle.hold(HoldAction::Release(1)).await.unwrap();
     m.handle.hang_up().await.unwrap();
     fake.send(b"\r\nNO CARRIER\r\n");
-    let e = event(&mut m.events, |e| matches!(e, ModemEvent::CallEnded(_))).await;
-    assert_eq!(e, ModemEvent::CallEnded(CallEnd::NoCarrier));
+    let e = event(&mut m.events, |e| {
+        matches!(e, ModemEvent::Unsolicited(Urc::CallEnded(_)))
+    })
+    .await;
+    assert_eq!(
+        e,
+        ModemEvent::Unsolicited(Urc::CallEnded(CallEnd::NoCarrier))
+    );
     let sent = fake.received();
     assert!(sent.iter().any(|l| l == "ATD+447400123456;"), "{sent:?}");
     assert!(sent.iter().any(|l| l == "AT+CHLD=11"));

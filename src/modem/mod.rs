@@ -24,7 +24,7 @@
 //! [`ModemHandle`], and reads [`ModemEvent`]s:
 //!
 //! ```no_run
-//! use shiftsms::modem::{self, ModemEvent, ModemSettings, SubmitPdu};
+//! use shiftsms::modem::{self, ModemEvent, ModemSettings, SubmitPdu, Urc};
 //! use shiftsms::modem::pdu::{self, Address, SubmitOptions};
 //!
 //! # async fn example(shutdown: tokio::sync::oneshot::Receiver<()>) -> anyhow::Result<()> {
@@ -39,7 +39,7 @@
 //!                 m.handle.delete_stored(stored.storage, stored.index).await?;
 //!             }
 //!         }
-//!         ModemEvent::MessageStored { storage, index } => {
+//!         ModemEvent::Unsolicited(Urc::MessageStored { storage, index }) => {
 //!             if let Some(stored) = m.handle.read_stored(storage, index).await? {
 //!                 // keep stored.decode() durably, then delete (storage, index)
 //!                 m.handle.delete_stored(stored.storage, stored.index).await?;
@@ -88,4 +88,5 @@ pub use session::SendError;
 pub use sim::Pin;
 pub use sms::{MessageReference, RawPdu, Storage, StoredPdu, SubmitPdu};
 pub use state::{ModemState, SimLock};
+pub use urc::Urc;
 pub use voice::{Call, CallEnd, CallerId, DialNumber, DialOutcome, HoldAction, HoldOptions};

@@ -117,9 +117,19 @@ impl StateMachine {
         }
         match &new {
             ModemState::Gone(_) | ModemState::Failed(_) | ModemState::Locked(_) => {
-                tracing::warn!("modem: {} -> {} ({reason})", old.name(), new)
+                tracing::warn!(
+                    modem_state = new.name(),
+                    "modem: {} -> {} ({reason})",
+                    old.name(),
+                    new
+                )
             }
-            _ => tracing::info!("modem: {} -> {} ({reason})", old.name(), new),
+            _ => tracing::info!(
+                modem_state = new.name(),
+                "modem: {} -> {} ({reason})",
+                old.name(),
+                new
+            ),
         }
         self.tx.send_replace(new);
         Some(old)

@@ -231,8 +231,64 @@ CREATE TABLE callback_history (
 CREATE INDEX callback_history_of ON callback_history(callback_id, id);
 "#;
 
+/// Version 4: what the daemon tells the people looking after it (issue 7): its heartbeat,
+/// read by `shiftsms status`, and the alerts it texted to supervisors.
+const V4_SITE_HEALTH: Migration = r#"
+-- One row, rewritten by the running daemon every minute or so and at every change of the
+-- modem's state, so `shiftsms status` can tell from the database alone (without touching the
+-- modem the daemon holds) whether the daemon is alive and how the modem is. A row older than
+-- a few every_seconds means the daemon is dead or hung.
+CREATE TABLE daemon_heartbeat (
+    id                INTEGER PRIMARY KEY CHECK (id = 1),
+    written_at        TEXT NOT NULL,
+    every_seconds     INTEGER NOT NULL CHECK (every_seconds > 0),
+    pid               INTEGER NOT NULL,
+    version           TEXT NOT NULL,
+    started_at        TEXT NOT NULL,
+    health            TEXT NOT NULL
+        CHECK (health IN ('starting', 'serving', 'modem_away', 'stopped')),
+    modem_port        TEXT NOT NULL,
+    modem_state       TEXT NOT NULL
+        CHECK (modem_state IN ('connecting', 'initialising', 'ready', 'locked', 'failed',
+                               'gone', 'stopped')),
+    modem_detail      TEXT,             -- why it is locked, failed or gone
+    modem_since       TEXT NOT NULL,    -- when it entered modem_state
+    modem_answered_at TEXT,             -- when the modem last answered a command
+    manufacturer      TEXT,
+    model             TEXT,
+    imei              TEXT,
+    operator          TEXT,
+    registration      TEXT,             -- 'registered, home network', 'searching', ...
+    signal_rssi       INTEGER,          -- +CSQ <rssi> (TS 27.007 §8.5)
+    signal_dbm        INTEGER,
+    sim_used          INTEGER,          -- messages stored where new ones are received
+    sim_total         INTEGER,
+    last_problem      TEXT,             -- the latest thing that went wrong, in words
+    last_problem_at   TEXT
+);
+
+-- Every alert raised for a human (SIM storage nearly full, modem gone, repeated send
+-- failures, campaign finished), whether or not supervisors were configured to be texted.
+-- The latest row of a (kind, subject) is what rate-limits the next one.
+CREATE TABLE alerts (
+    id         INTEGER PRIMARY KEY,
+    kind       TEXT NOT NULL
+        CHECK (kind IN ('sim_storage', 'modem_gone', 'send_failures', 'campaign_finished')),
+    subject    TEXT NOT NULL DEFAULT '',   -- the campaign, for campaign_finished
+    raised_at  TEXT NOT NULL,
+    text       TEXT NOT NULL,
+    recipients INTEGER NOT NULL            -- supervisors it was queued for (0: logged only)
+);
+CREATE INDEX alerts_latest ON alerts(kind, subject, raised_at);
+"#;
+
 /// Every schema step, oldest first. Append only.
-pub const MIGRATIONS: &[Migration] = &[V1_PEOPLE_TABLES, V2_DAEMON_TABLES, V3_CALLBACK_HISTORY];
+pub const MIGRATIONS: &[Migration] = &[
+    V1_PEOPLE_TABLES,
+    V2_DAEMON_TABLES,
+    V3_CALLBACK_HISTORY,
+    V4_SITE_HEALTH,
+];
 
 /// The schema version this build writes.
 pub fn latest() -> u32 {

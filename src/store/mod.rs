@@ -12,6 +12,8 @@
 //! | [`inbox`] | `inbound_pdus`, `inbound_messages`: what the modem received |
 //! | [`outbox`] | `outbox`, `outbox_parts`: what is to be sent, part by part |
 //! | [`callbacks`] | `callbacks`: AGENT requests |
+//! | [`heartbeat`] | `daemon_heartbeat`: the running daemon's report on itself, for `shiftsms status` |
+//! | [`alerts`] | `alerts`: what was raised for a human, and when (rate limits) |
 //! | [`import`] | the conditional writes of a CSV import (shifts, employees, campaigns) |
 //!
 //! # Use
@@ -29,10 +31,12 @@
 //! [`Store::changed_by_others`] so the daemon notices their inserts without busy polling.
 //! `synchronous=FULL`: a booking is confirmed by SMS only after its commit is on disk.
 
+pub mod alerts;
 pub mod callbacks;
 pub mod campaigns;
 pub mod employees;
 mod error;
+pub mod heartbeat;
 pub mod import;
 pub mod inbox;
 pub mod migrations;
@@ -286,6 +290,14 @@ impl Tx<'_> {
 
     pub fn callbacks(&self) -> callbacks::Callbacks<'_> {
         callbacks::Callbacks::new(&self.tx)
+    }
+
+    pub fn heartbeat(&self) -> heartbeat::Heartbeats<'_> {
+        heartbeat::Heartbeats::new(&self.tx)
+    }
+
+    pub fn alerts(&self) -> alerts::Alerts<'_> {
+        alerts::Alerts::new(&self.tx)
     }
 
     pub fn import(&self) -> import::Import<'_> {

@@ -192,6 +192,9 @@ pub(crate) struct Modem {
     /// `ATD` waiting for the far end (`DialResult::WhenAnswered`).
     pub(crate) pending_dial: Option<u8>,
     pub(crate) full_reported: bool,
+    /// The firmware hangs: input is swallowed and nothing is answered (see
+    /// [`VirtualModem::set_hung`](super::VirtualModem::set_hung)).
+    pub(crate) hung: bool,
 
     input: Input,
     /// A command is executing: input waits in `pending_input` (the modem reads no further).
@@ -254,6 +257,7 @@ impl Modem {
             calls: Vec::new(),
             pending_dial: None,
             full_reported: false,
+            hung: false,
             input: Input::Idle,
             busy: false,
             pending_input: VecDeque::new(),
@@ -294,6 +298,7 @@ impl Modem {
         self.cfun = 1;
         self.drop_all_calls();
         self.full_reported = false;
+        self.hung = false;
         self.input = Input::Idle;
         self.busy = false;
         self.pending_input.clear();
@@ -367,7 +372,13 @@ impl Modem {
             return;
         }
         let at = self.elapsed(now);
-        if self.dte_attached() {
+        if self.hung {
+            if !emission.lines.is_empty() {
+                let lost = emission.lines.join(" | ");
+                self.transcript
+                    .push(at, Direction::Note, format!("not said, hung: {lost}"));
+            }
+        } else if self.dte_attached() {
             self.out.extend_from_slice(&emission.bytes);
             for line in emission.lines {
                 self.transcript.push(at, Direction::FromModem, line);
@@ -380,7 +391,7 @@ impl Modem {
     }
 
     fn echo(&mut self, byte: u8) {
-        if self.st.echo && self.dte_attached() {
+        if self.st.echo && !self.hung && self.dte_attached() {
             self.out.push(byte);
         }
     }
@@ -526,6 +537,11 @@ impl Modem {
         if now < self.powered_at + self.profile.deaf_after_power_up {
             let text = String::from_utf8_lossy(bytes).escape_debug().to_string();
             self.note(now, format!("ignored while starting up: {text}"));
+            return;
+        }
+        if self.hung {
+            let text = String::from_utf8_lossy(bytes).escape_debug().to_string();
+            self.note(now, format!("ignored, hung: {text}"));
             return;
         }
         let room = MAX_PENDING_INPUT.saturating_sub(self.pending_input.len());

@@ -337,6 +337,22 @@ impl VirtualModem {
         });
     }
 
+    /// The firmware hangs, or recovers: while hung the modem takes whatever it is sent and
+    /// answers nothing (no echo, no result, no unsolicited code), so a command in progress
+    /// never completes, as with real modems that hang until they are power-cycled.
+    /// [`power_cycle`](Self::power_cycle) and [`replug`](Self::replug) clear it too.
+    pub fn set_hung(&self, hung: bool) {
+        self.shared.with(|m| {
+            m.hung = hung;
+            let what = if hung {
+                "firmware hung"
+            } else {
+                "firmware answers again"
+            };
+            m.note(Instant::now(), what.into());
+        });
+    }
+
     // ----- SMS ---------------------------------------------------------------------------------
 
     /// The network delivers a message. `pdu` is what `+CMGR` would print: SMSC address

@@ -9,6 +9,7 @@ use super::exec::one_number;
 use super::profile::{AlphaField, Cnmi, EmptySlotRead};
 use super::sim::{MessageStatus, SimLock, StoredMessage, tpdu_len};
 use super::tpdu;
+use crate::modem::pdu;
 
 /// A message the network accepted from the DTE (`AT+CMGS` answered `+CMGS: <mr>`).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -384,9 +385,18 @@ impl Modem {
     fn record_sent(&mut self, now: Instant, destination: String, pdu: Vec<u8>) -> u8 {
         let mr = self.next_mr;
         self.next_mr = self.next_mr.wrapping_add(1);
+        // The text too, decoded by the codec, so a person reading the transcript (the
+        // standalone console, a failed test's dump) sees the reply rather than its PDU.
+        let text = match pdu::decode_submit(&pdu) {
+            Ok(submit) => match submit.concat {
+                Some(c) => format!(", part {} of {}: {:?}", c.seq, c.total, submit.text),
+                None => format!(": {:?}", submit.text),
+            },
+            Err(e) => format!(" (text not decodable: {e})"),
+        };
         self.note(
             now,
-            format!("network accepted SMS to {destination} (mr {mr})"),
+            format!("network accepted SMS to {destination} (mr {mr}){text}"),
         );
         self.sent.push(SentPdu {
             mr,

@@ -106,6 +106,27 @@ fn slow_answers_wait_and_input_meanwhile_waits_too() {
 }
 
 #[test]
+fn a_hung_modem_answers_nothing_not_even_the_command_in_progress() {
+    let mut b = Bench::new(Profile {
+        response_delay: DelayRange::fixed(Duration::from_millis(100)),
+        ..Profile::generic()
+    });
+    assert_eq!(b.send("ATE0\r"), "ATE0\r");
+    assert_eq!(b.advance(Duration::from_millis(100)), "\r\nOK\r\n");
+    assert_eq!(b.send("AT+CSQ\r"), "");
+    b.modem.hung = true;
+    // The answer that was due is never said, nor is anything asked afterwards.
+    assert_eq!(b.advance(Duration::from_secs(60)), "");
+    assert_eq!(b.send("AT\r"), "");
+    b.deliver();
+    assert_eq!(b.advance(Duration::from_secs(60)), "");
+    // Recovered (as after a power cycle): commands are answered again.
+    b.modem.hung = false;
+    assert_eq!(b.send("AT\r"), "");
+    assert_eq!(b.advance(Duration::from_millis(100)), "\r\nOK\r\n");
+}
+
+#[test]
 fn cnmi_mode_2_holds_indications_while_a_command_runs() {
     let mut b = Bench::new(Profile {
         response_delay: DelayRange::fixed(Duration::from_millis(100)),
@@ -326,4 +347,21 @@ fn call_services_the_network_does_not_grant_are_refused() {
     assert_eq!(b.send("AT+CHLD=12\r"), "\r\n+CME ERROR: 4\r\n");
     assert_eq!(b.send("ATD+447400123456;\r"), "\r\n+CME ERROR: 3\r\n");
     assert_eq!(b.modem.calls.len(), 1);
+}
+
+#[test]
+fn the_transcript_shows_the_text_of_each_accepted_sms() {
+    let mut b = Bench::new(Profile::generic());
+    b.send("ATE0;+CMGF=0\r");
+    assert_eq!(b.send("AT+CMGS=23\r"), "\r\n> ");
+    b.send(&format!("{SUBMIT}\x1a"));
+    b.advance(Duration::from_secs(5));
+    let lines = b.modem.transcript.lines();
+    assert!(
+        lines
+            .iter()
+            .any(|l| l.text.contains("network accepted SMS to +447400123456")
+                && l.text.ends_with(": \"hellohello\"")),
+        "{lines:#?}"
+    );
 }

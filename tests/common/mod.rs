@@ -1,8 +1,8 @@
 //! Helpers shared by the integration tests.
 #![allow(dead_code)] // each test crate uses a different subset
 
-use std::path::Path;
-use std::process::Command;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
 
 use jiff::Timestamp;
 use shiftsms::service::phone::E164;
@@ -73,4 +73,43 @@ pub fn phone(text: &str) -> E164 {
 /// A fixed clock: tests pass time in, as the daemon does.
 pub fn at(text: &str) -> Timestamp {
     text.parse().unwrap()
+}
+
+/// A site for the command-line tests: the sample config.toml with the database moved into a
+/// temporary directory, and the real binary run on it.
+pub struct CliSite {
+    pub dir: tempfile::TempDir,
+    pub config: PathBuf,
+    pub db: PathBuf,
+}
+
+impl CliSite {
+    pub fn new() -> CliSite {
+        let dir = tempfile::tempdir().unwrap();
+        let db = dir.path().join("shiftsms.db");
+        let sample =
+            std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("config.toml"))
+                .unwrap();
+        let text = sample.replacen(
+            "path = \"/var/lib/shiftsms/shiftsms.db\"",
+            &format!("path = {:?}", db.display().to_string()),
+            1,
+        );
+        assert_ne!(text, sample, "the sample config names the database path");
+        let config = dir.path().join("config.toml");
+        std::fs::write(&config, text).unwrap();
+        CliSite { dir, config, db }
+    }
+
+    /// `shiftsms --config <this site's> ARGS`, in UTC, without backtraces.
+    pub fn run(&self, args: &[&str]) -> Output {
+        Command::new(env!("CARGO_BIN_EXE_shiftsms"))
+            .arg("--config")
+            .arg(&self.config)
+            .args(args)
+            .env("TZ", "UTC")
+            .env("RUST_BACKTRACE", "0")
+            .output()
+            .expect("run shiftsms")
+    }
 }

@@ -220,28 +220,47 @@ retry_backoff = "1s"
 
     /// Start `shiftsms run` without waiting.
     pub fn spawn(&self) -> Daemon {
-        let guard = spawning();
-        let mut child = Command::new(env!("CARGO_BIN_EXE_shiftsms"))
+        self.spawn_command(self.run_command())
+    }
+
+    /// `shiftsms run` as [`Site::spawn`] starts it (stderr piped and captured), for a test
+    /// that adds to its environment or sends its stderr elsewhere before
+    /// [`Site::spawn_command`].
+    pub fn run_command(&self) -> Command {
+        let mut command = Command::new(env!("CARGO_BIN_EXE_shiftsms"));
+        command
             .arg("--config")
             .arg(&self.config)
             .arg("run")
             .env("RUST_LOG", "info,shiftsms=debug")
             .env_remove("RUST_BACKTRACE")
+            .env_remove("NOTIFY_SOCKET")
+            .env_remove("WATCHDOG_USEC")
+            .env_remove("WATCHDOG_PID")
+            .env_remove("JOURNAL_STREAM")
+            .env_remove("INVOCATION_ID")
             .stdin(Stdio::null())
             .stdout(Stdio::null())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("start shiftsms run");
+            .stderr(Stdio::piped());
+        command
+    }
+
+    /// Start `command` (from [`Site::run_command`]); its stderr lines are captured when it
+    /// is piped.
+    pub fn spawn_command(&self, mut command: Command) -> Daemon {
+        let guard = spawning();
+        let mut child = command.spawn().expect("start shiftsms run");
         drop(guard);
-        let stderr = child.stderr.take().unwrap();
         let lines = Arc::new(Mutex::new(Vec::new()));
-        let sink = lines.clone();
-        std::thread::spawn(move || {
-            for line in BufReader::new(stderr).lines() {
-                let Ok(line) = line else { break };
-                sink.lock().unwrap().push(line);
-            }
-        });
+        if let Some(stderr) = child.stderr.take() {
+            let sink = lines.clone();
+            std::thread::spawn(move || {
+                for line in BufReader::new(stderr).lines() {
+                    let Ok(line) = line else { break };
+                    sink.lock().unwrap().push(line);
+                }
+            });
+        }
         Daemon {
             pid: Pid::from_raw(child.id() as i32),
             child: Mutex::new(child),

@@ -188,7 +188,11 @@ impl<V: Voice> Line<'_, V> {
                 CallState::Active => return Rang::Answered { index: call.index },
                 CallState::Dialing | CallState::Alerting => {}
                 // Not what an outgoing call should be: keep looking until the timeout.
-                other => tracing::debug!("call {} to {number} is {other:?}", call.index),
+                other => tracing::debug!(
+                    "call {} to {number} is {other:?}",
+                    call.index,
+                    number = crate::logging::phone(number)
+                ),
             }
             let now = Instant::now();
             if now >= deadline {
@@ -245,9 +249,12 @@ impl<V: Voice> Line<'_, V> {
         if let Some(index) = index
             && let Err(err) = self.release(index).await
         {
-            tracing::warn!("releasing call {index}: {err}; hanging up everything");
+            tracing::warn!(
+                "releasing call {index}: {err}; hanging up everything",
+                err = crate::logging::scrub(&err)
+            );
             if let Err(err) = self.clear().await {
-                tracing::warn!("{err}");
+                tracing::warn!("{err}", err = crate::logging::scrub(&err));
             }
         }
     }

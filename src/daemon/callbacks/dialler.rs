@@ -22,7 +22,7 @@ use super::call::{Line, Over, Pace, Rang};
 use super::state::{self, Event};
 use super::{Clock, Voice};
 use crate::config::{AgentSettings, CallbackMode};
-use crate::daemon::db::{Db, DbError, DbStopped};
+use crate::daemon::db::{self, Db, DbError, DbStopped, IDLE_LOOK};
 use crate::daemon::lease::{CallLease, CallsUp, ModemLease};
 use crate::daemon::shutdown::Shutdown;
 use crate::modem::{CallEnd, HoldAction, HoldOptions, ModemError};
@@ -32,9 +32,6 @@ use crate::service::reply::{Caller, Replies};
 use crate::store::StoreError;
 use crate::store::callbacks::{Callback, CallbackId, CallbackState};
 use crate::store::outbox::{Cause, Kind, Outgoing};
-
-/// Longest wait with nothing due before looking at the queue again.
-const IDLE_LOOK: Duration = Duration::from_secs(60);
 
 /// Timings that are not worth a config key.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -245,7 +242,7 @@ impl<V: Voice> Dialler<V> {
                 _ = self.voice.ready() => {}
             }
             if !self.leftovers_checked && !self.check_leftovers().await {
-                if !self.nap(self.timing.db_retry).await {
+                if !self.shutdown.nap(self.timing.db_retry).await {
                     return Ok(());
                 }
                 continue;
@@ -258,7 +255,7 @@ impl<V: Voice> Dialler<V> {
                     self.settings.hours,
                     show_opening(opens, &self.time_zone)
                 );
-                if !self.nap(until(opens, now).min(IDLE_LOOK)).await {
+                if !self.shutdown.nap(until(opens, now).min(IDLE_LOOK)).await {
                     return Ok(());
                 }
                 continue;
@@ -272,21 +269,15 @@ impl<V: Voice> Dialler<V> {
                 Ok(None) => self.idle(&mut changes).await?,
                 Err(DbError::Stopped(stopped)) => return Err(stopped),
                 Err(DbError::Store(err)) => {
-                    tracing::error!("callbacks: {err}; trying again shortly");
-                    if !self.nap(self.timing.db_retry).await {
+                    tracing::error!(
+                        "callbacks: {err}; trying again shortly",
+                        err = crate::logging::scrub(&err)
+                    );
+                    if !self.shutdown.nap(self.timing.db_retry).await {
                         return Ok(());
                     }
                 }
             }
-        }
-    }
-
-    /// Sleep, unless shutdown comes first (then `false`).
-    async fn nap(&self, wait: Duration) -> bool {
-        tokio::select! {
-            biased;
-            _ = self.shutdown.requested() => false,
-            _ = tokio::time::sleep(wait) => true,
         }
     }
 
@@ -301,25 +292,12 @@ impl<V: Voice> Dialler<V> {
             Ok(wakeup) => wakeup,
             Err(DbError::Stopped(stopped)) => return Err(stopped),
             Err(DbError::Store(err)) => {
-                tracing::error!("callbacks: {err}");
+                tracing::error!("callbacks: {err}", err = crate::logging::scrub(&err));
                 None
             }
         };
-        // Retry times are stored to the second: wake just after the one that is due.
-        let wait = wakeup.map_or(IDLE_LOOK, |at| {
-            (until(at, self.now()) + Duration::from_millis(1_001)).min(IDLE_LOOK)
-        });
-        tokio::select! {
-            _ = self.shutdown.requested() => {}
-            _ = self.wake.notified() => {}
-            changed = changes.changed() => {
-                if changed.is_err() {
-                    return Err(DbStopped);
-                }
-            }
-            _ = tokio::time::sleep(wait) => {}
-        }
-        Ok(())
+        let now = self.now();
+        db::idle_until(wakeup, now, &self.wake, changes, &self.shutdown).await
     }
 
     /// Hang up calls an earlier run left on the modem (it keeps them when shiftsms stops
@@ -334,12 +312,15 @@ impl<V: Voice> Dialler<V> {
                     calls.len()
                 );
                 if let Err(err) = self.line().clear().await {
-                    tracing::warn!("{err}");
+                    tracing::warn!("{err}", err = crate::logging::scrub(&err));
                     return false;
                 }
             }
             Err(err) => {
-                tracing::debug!("looking for calls left on the modem: {err}");
+                tracing::debug!(
+                    "looking for calls left on the modem: {err}",
+                    err = crate::logging::scrub(&err)
+                );
                 return false;
             }
         }
@@ -358,8 +339,11 @@ impl<V: Voice> Dialler<V> {
                 Ok(interrupted) => break interrupted,
                 Err(DbError::Stopped(stopped)) => return Err(stopped),
                 Err(DbError::Store(err)) => {
-                    tracing::error!("finding interrupted callbacks: {err}; trying again");
-                    if !self.nap(self.timing.db_retry).await {
+                    tracing::error!(
+                        "finding interrupted callbacks: {err}; trying again",
+                        err = crate::logging::scrub(&err)
+                    );
+                    if !self.shutdown.nap(self.timing.db_retry).await {
                         return Ok(());
                     }
                 }
@@ -409,7 +393,10 @@ impl<V: Voice> Dialler<V> {
             Ok(name) => name,
             Err(DbError::Stopped(stopped)) => return Err(stopped),
             Err(DbError::Store(err)) => {
-                tracing::warn!("reading the employee's name: {err}");
+                tracing::warn!(
+                    "reading the employee's name: {err}",
+                    err = crate::logging::scrub(&err)
+                );
                 None
             }
         };
@@ -474,13 +461,18 @@ impl<V: Voice> Dialler<V> {
                 )) => {
                     tracing::warn!(
                         callback = id.0,
-                        "{id} was changed by someone else ({err}): leaving it"
+                        "{id} was changed by someone else ({err}): leaving it",
+                        err = crate::logging::scrub(&err)
                     );
                     return Ok(false);
                 }
                 Err(DbError::Store(err)) => {
-                    tracing::error!(callback = id.0, "recording {id}: {err}; trying again");
-                    if !self.nap(self.timing.db_retry).await {
+                    tracing::error!(
+                        callback = id.0,
+                        "recording {id}: {err}; trying again",
+                        err = crate::logging::scrub(&err)
+                    );
+                    if !self.shutdown.nap(self.timing.db_retry).await {
                         return Ok(false);
                     }
                 }
@@ -548,7 +540,7 @@ impl<V: Voice> Dialler<V> {
             return Ok(());
         }
         if !self.network_up().await {
-            self.nap(self.timing.network_wait).await;
+            self.shutdown.nap(self.timing.network_wait).await;
             return Ok(());
         }
         let lease = tokio::select! {
@@ -561,7 +553,12 @@ impl<V: Voice> Dialler<V> {
         let result = self.round(&mut current).await;
         // Whatever happened, the modem is left with no call.
         if let Err(err) = self.line().clear().await {
-            tracing::warn!(callback = current.id.0, "after {}: {err}", current.id);
+            tracing::warn!(
+                callback = current.id.0,
+                "after {}: {err}",
+                current.id,
+                err = crate::logging::scrub(&err)
+            );
         }
         self.held = None;
         self.calls_up = None;
@@ -680,7 +677,11 @@ impl<V: Voice> Dialler<V> {
     /// Ring mode: the agent answered; they have the SMS.
     async fn rung(&mut self, current: &mut Current, agent: &E164) -> Result<(), DbStopped> {
         if let Err(err) = self.line().clear().await {
-            tracing::warn!(callback = current.id.0, "{err}");
+            tracing::warn!(
+                callback = current.id.0,
+                "{err}",
+                err = crate::logging::scrub(&err)
+            );
         }
         let outcome = format!(
             "agent {agent} answered the ring; they have the SMS to call {} back",
@@ -707,14 +708,20 @@ impl<V: Voice> Dialler<V> {
         tracing::info!(
             callback = current.id.0,
             "{}: agent {agent} on hold; calling the employee {employee}",
-            current.id
+            current.id,
+            agent = crate::logging::phone(agent),
+            employee = crate::logging::phone(&employee)
         );
         let timeout = self.settings.ring_timeout;
         let employee_call = match self.line().ring(&employee, timeout, Some(agent_call)).await {
             Rang::Answered { index } => index,
             Rang::NotAnswered(why) => {
                 if let Err(err) = self.line().clear().await {
-                    tracing::warn!(callback = current.id.0, "{err}");
+                    tracing::warn!(
+                        callback = current.id.0,
+                        "{err}",
+                        err = crate::logging::scrub(&err)
+                    );
                 }
                 let text = self.replies.agent_missed(&current.who.caller());
                 let outcome = format!("the employee {why}; agent {agent} told by SMS");
@@ -752,7 +759,9 @@ impl<V: Voice> Dialler<V> {
                 Err(err) => tracing::warn!(
                     callback = current.id.0,
                     "the network refused the call transfer (AT+CHLD=4: {err}); joining agent \
-                     {agent} and the employee in a conference instead"
+                     {agent} and the employee in a conference instead",
+                    err = crate::logging::scrub(&err),
+                    agent = crate::logging::phone(agent)
                 ),
             }
         }
@@ -770,7 +779,8 @@ impl<V: Voice> Dialler<V> {
             callback = current.id.0,
             "{}: agent {agent} and the employee are in a conference through the modem; SMS \
              sending resumes; the modem leaves when one of them hangs up",
-            current.id
+            current.id,
+            agent = crate::logging::phone(agent)
         );
         let started = Instant::now();
         let over = self
@@ -781,7 +791,11 @@ impl<V: Voice> Dialler<V> {
         match over {
             Over::Left { .. } => {
                 if let Err(err) = self.line().clear().await {
-                    tracing::warn!(callback = current.id.0, "{err}");
+                    tracing::warn!(
+                        callback = current.id.0,
+                        "{err}",
+                        err = crate::logging::scrub(&err)
+                    );
                 }
                 let outcome = format!(
                     "put through: agent {agent} and the employee talked in a conference \
@@ -807,7 +821,11 @@ impl<V: Voice> Dialler<V> {
         why: String,
     ) -> Result<(), DbStopped> {
         if let Err(err) = self.line().clear().await {
-            tracing::warn!(callback = current.id.0, "{err}");
+            tracing::warn!(
+                callback = current.id.0,
+                "{err}",
+                err = crate::logging::scrub(&err)
+            );
         }
         let text = self.replies.agent_cut_off(&current.who.caller());
         let outcome = format!("cut off: {why}; agent {agent} told by SMS");

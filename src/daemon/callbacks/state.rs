@@ -113,7 +113,7 @@ impl Moved {
             self.id,
             self.old,
             self.new,
-            self.reason
+            crate::logging::scrub(&self.reason)
         );
     }
 }

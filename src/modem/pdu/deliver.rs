@@ -5,11 +5,11 @@ use super::address::Address;
 use super::dcs::DataCoding;
 use super::envelope::Pdu;
 use super::error::{DecodeError, EncodeError};
-use super::gsm7::{self, ConcatHeader};
+use super::gsm7::ConcatHeader;
 use super::reader::Reader;
-use super::submit::{UDHI, alphabet_of, checked_total};
+use super::submit::UDHI;
 use super::timestamp::Timestamp;
-use super::udh::{self, Concat};
+use super::udh::Concat;
 use super::user_data;
 
 /// TP-MMS set: "no more messages are waiting", what a network sends for a lone message.
@@ -73,46 +73,26 @@ pub fn encode_deliver(
 ) -> Result<Vec<Pdu>, EncodeError> {
     let address = from.encode()?;
     let scts = timestamp.encode()?;
-    let wide = concat_reference > 0xFF;
-    let header_kind = if wide {
+    let header = if concat_reference > 0xFF {
         ConcatHeader::SixteenBitRef
     } else {
         ConcatHeader::EightBitRef
     };
-    let plan = gsm7::plan_for(text, header_kind);
-    let total = checked_total(plan.part_count())?;
-    let alphabet = alphabet_of(plan.encoding);
-    let pdus = plan
-        .parts
-        .iter()
-        .zip(1..=total)
-        .map(|(range, seq)| {
-            let header = if total > 1 {
-                let concat = Concat {
-                    reference: concat_reference,
-                    total,
-                    seq,
-                };
-                udh::concat_header(concat, wide)
-            } else {
-                Vec::new()
-            };
-            let first = if header.is_empty() {
-                NO_MORE_MESSAGES
-            } else {
+    let parts = user_data::split(text, header, concat_reference)?;
+    Ok(parts
+        .into_iter()
+        .map(|part| {
+            let first = if part.has_header {
                 NO_MORE_MESSAGES | UDHI
+            } else {
+                NO_MORE_MESSAGES
             };
             let mut tpdu = vec![first];
             tpdu.extend(&address);
-            tpdu.extend([0x00, alphabet.plain_dcs()]);
+            tpdu.extend([0x00, part.dcs]);
             tpdu.extend(scts);
-            tpdu.extend(user_data::encode(
-                plan.encoding,
-                &header,
-                &text[range.clone()],
-            ));
+            tpdu.extend(part.user_data);
             Pdu::with_default_smsc(tpdu)
         })
-        .collect();
-    Ok(pdus)
+        .collect())
 }

@@ -5,13 +5,13 @@
 use std::time::Duration;
 
 use super::address::Address;
-use super::dcs::{Alphabet, DataCoding};
+use super::dcs::DataCoding;
 use super::envelope::{Pdu, split_smsc};
 use super::error::{DecodeError, EncodeError};
-use super::gsm7::{self, MAX_PARTS};
+use super::gsm7;
 use super::reader::Reader;
 use super::timestamp::Timestamp;
-use super::udh::{self, Concat};
+use super::udh::Concat;
 use super::user_data;
 
 const MTI_SUBMIT: u8 = 0b01;
@@ -82,58 +82,29 @@ pub fn encode_submit(
         Some(Validity::Absolute(at)) => (VPF_ABSOLUTE, at.encode()?.to_vec()),
         Some(Validity::Enhanced(octets)) => (VPF_ENHANCED, octets.to_vec()),
     };
-    let plan = gsm7::plan(text);
-    let total = checked_total(plan.part_count())?;
-    let alphabet = alphabet_of(plan.encoding);
-    let pdus = plan
-        .parts
-        .iter()
-        .zip(1..=total)
-        .map(|(range, seq)| {
-            let header = if total > 1 {
-                let concat = Concat {
-                    reference: u16::from(opts.concat_reference),
-                    total,
-                    seq,
-                };
-                udh::concat_header(concat, false)
-            } else {
-                Vec::new()
-            };
+    let parts = user_data::split(
+        text,
+        gsm7::ConcatHeader::EightBitRef,
+        u16::from(opts.concat_reference),
+    )?;
+    Ok(parts
+        .into_iter()
+        .map(|part| {
             let mut first = MTI_SUBMIT | vpf;
             if opts.status_report {
                 first |= SRR;
             }
-            if !header.is_empty() {
+            if part.has_header {
                 first |= UDHI;
             }
             let mut tpdu = vec![first, 0x00];
             tpdu.extend(&address);
-            tpdu.extend([0x00, alphabet.plain_dcs()]);
+            tpdu.extend([0x00, part.dcs]);
             tpdu.extend(&validity);
-            tpdu.extend(user_data::encode(
-                plan.encoding,
-                &header,
-                &text[range.clone()],
-            ));
+            tpdu.extend(part.user_data);
             Pdu::with_default_smsc(tpdu)
         })
-        .collect();
-    Ok(pdus)
-}
-
-pub(crate) fn checked_total(parts: usize) -> Result<u8, EncodeError> {
-    u8::try_from(parts)
-        .ok()
-        .filter(|&total| usize::from(total) <= MAX_PARTS)
-        .ok_or(EncodeError::TooManyParts { parts })
-}
-
-pub(crate) fn alphabet_of(encoding: gsm7::Encoding) -> Alphabet {
-    match encoding {
-        gsm7::Encoding::Gsm7 => Alphabet::Gsm7,
-        gsm7::Encoding::Ucs2 => Alphabet::Ucs2,
-    }
+        .collect())
 }
 
 /// Decode PDU-mode bytes (SMSC prefix included) holding an SMS-SUBMIT.
@@ -215,6 +186,7 @@ fn relative_period(value: u8) -> Duration {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::modem::pdu::dcs::Alphabet;
     use crate::modem::pdu::hex::{from_hex, to_hex};
     use proptest::prelude::*;
 

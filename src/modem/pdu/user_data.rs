@@ -7,7 +7,7 @@
 //! the spare bits at the end of a GSM 7-bit part never become a trailing '@'.
 
 use super::dcs::{Alphabet, DataCoding};
-use super::error::DecodeError;
+use super::error::{DecodeError, EncodeError};
 use super::gsm7::{self, Encoding};
 use super::reader::Reader;
 use super::septets;
@@ -123,6 +123,64 @@ pub(crate) fn encode(encoding: Encoding, header: &[u8], text: &str) -> Vec<u8> {
             field
         }
     }
+}
+
+/// One part of a text, ready to go behind a TPDU's fixed fields.
+pub(crate) struct Part {
+    /// Whether it carries a user data header (TP-UDHI must then be set, §9.2.3.23).
+    pub has_header: bool,
+    /// TP-DCS: GSM 7-bit or UCS-2, no message class (TS 23.038 §4).
+    pub dcs: u8,
+    /// TP-UDL and TP-UD.
+    pub user_data: Vec<u8>,
+}
+
+/// `text` split by the one split rule ([`gsm7::plan_for`]), each part of a multipart text
+/// behind a concatenation header (§9.2.3.24.1, or §9.2.3.24.8 with a 16-bit `reference`
+/// when `header` says so). Shared by SMS-SUBMIT and SMS-DELIVER, which differ only in the
+/// fields before the user data.
+pub(crate) fn split(
+    text: &str,
+    header: gsm7::ConcatHeader,
+    reference: u16,
+) -> Result<Vec<Part>, EncodeError> {
+    let plan = gsm7::plan_for(text, header);
+    let total = u8::try_from(plan.part_count())
+        .ok()
+        .filter(|&total| usize::from(total) <= gsm7::MAX_PARTS)
+        .ok_or(EncodeError::TooManyParts {
+            parts: plan.part_count(),
+        })?;
+    let dcs = match plan.encoding {
+        Encoding::Gsm7 => Alphabet::Gsm7,
+        Encoding::Ucs2 => Alphabet::Ucs2,
+    }
+    .plain_dcs();
+    let wide = header == gsm7::ConcatHeader::SixteenBitRef;
+    Ok(plan
+        .parts
+        .iter()
+        .zip(1..=total)
+        .map(|(range, seq)| {
+            let header = if total > 1 {
+                udh::concat_header(
+                    Concat {
+                        reference,
+                        total,
+                        seq,
+                    },
+                    wide,
+                )
+            } else {
+                Vec::new()
+            };
+            Part {
+                has_header: !header.is_empty(),
+                dcs,
+                user_data: encode(plan.encoding, &header, &text[range.clone()]),
+            }
+        })
+        .collect())
 }
 
 #[cfg(test)]
