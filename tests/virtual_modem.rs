@@ -110,6 +110,32 @@ fn hex(text: &str) -> Vec<u8> {
         .collect()
 }
 
+/// A paced line (`Profile::line_rate`) carries the same bytes, never faster than the wire:
+/// 10 bits a byte each way. (Only a lower bound is checked: a busy machine is slower.)
+#[tokio::test]
+async fn a_paced_line_is_never_faster_than_its_baud_rate() {
+    let rate = 2_400;
+    let vm = start(VmOptions::with_profile(Profile {
+        line_rate: Some(rate),
+        ..Profile::generic()
+    }));
+    let mut dte = Dte::open(&vm.path());
+    let started = Instant::now();
+    let command = "AT+CGMI;+CGMM;+CGMI;+CGMM\r";
+    let answer = "AT+CGMI;+CGMM;+CGMI;+CGMM\r\r\nshiftsms\r\n\r\nVirtual GSM modem\r\n\r\nshiftsms\r\n\r\nVirtual GSM modem\r\n\r\nOK\r\n";
+    dte.exchange(command, answer).await;
+    // The echo overlaps the command (full duplex), but the answer after the echo can only
+    // start once the whole command is in: command, then the rest of the answer.
+    let bytes = command.len() + (answer.len() - command.len());
+    let wire = Duration::from_secs_f64(bytes as f64 * 10.0 / f64::from(rate));
+    let took = started.elapsed();
+    assert!(took >= wire, "{took:?} for {wire:?} of line time");
+    dte.expect_silence(Duration::from_millis(100)).await;
+    let counted = vm.line_bytes();
+    assert_eq!(counted.to_modem, command.len() as u64);
+    assert_eq!(counted.from_modem, answer.len() as u64);
+}
+
 #[tokio::test]
 async fn echo_is_on_after_power_up_and_follows_ate() {
     let vm = start(VmOptions::default());

@@ -547,34 +547,55 @@ impl<T: Transmitter> OutboxSender<T> {
             return Ok(());
         };
         let id = campaign.clone();
+        // Counting a campaign's progress reads every one of its rows: done for each message
+        // it made a 10,000-recipient campaign quadratic (61 SMS/s and falling, against 300+),
+        // so the count is logged every PROGRESS_EVERY messages and when the campaign ends.
+        let count = message.id.0 % PROGRESS_EVERY == 0;
         let alerts = self.alerts.clone();
         let (progress, finished) = self
             .db
             .run(move |store| {
-                let progress = store.read()?.campaigns().progress(&id)?;
+                let progress = if count {
+                    Some(store.read()?.campaigns().progress(&id)?)
+                } else {
+                    None
+                };
                 let finished =
                     campaigns::finish_completed(store, alerts.as_deref(), Timestamp::now())?;
                 Ok((progress, finished))
             })
             .await?;
-        tracing::info!(
-            outbox_id = message.id.0,
-            phone = %logging::phone(&message.recipient),
-            kind = %message.kind,
-            parts,
-            campaign_id = %campaign,
-            "{how}{}; campaign {campaign}: {} sent, {} not sent, {} remaining",
-            reason.map_or_else(String::new, |r| format!(" ({r})")),
-            progress.sent,
-            progress.not_sent,
-            progress.pending
-        );
+        let reason = reason.map_or_else(String::new, |r| format!(" ({r})"));
+        match progress {
+            Some(progress) => tracing::info!(
+                outbox_id = message.id.0,
+                phone = %logging::phone(&message.recipient),
+                kind = %message.kind,
+                parts,
+                campaign_id = %campaign,
+                "{how}{reason}; campaign {campaign}: {} sent, {} not sent, {} remaining",
+                progress.sent,
+                progress.not_sent,
+                progress.pending
+            ),
+            None => tracing::info!(
+                outbox_id = message.id.0,
+                phone = %logging::phone(&message.recipient),
+                kind = %message.kind,
+                parts,
+                campaign_id = %campaign,
+                "{how}{reason}"
+            ),
+        }
         for (id, progress) in finished {
             campaigns::log_finished(&id, &progress);
         }
         Ok(())
     }
 }
+
+/// A campaign's progress is counted and logged once per this many of its messages.
+const PROGRESS_EVERY: i64 = 100;
 
 #[cfg(test)]
 mod tests;

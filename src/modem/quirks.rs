@@ -66,6 +66,15 @@ impl Quirks {
         command_pause: Duration::from_millis(20),
     };
 
+    /// shiftsms's own virtual modem (`AT+CGMI` answers `shiftsms`): an emulator on a
+    /// pseudo-terminal takes every byte as it comes, so it needs no pause between commands.
+    /// (Its profiles that imitate a vendor name that vendor, and get that vendor's pause.)
+    pub const VIRTUAL: Quirks = Quirks {
+        family: "virtual",
+        command_pause: Duration::ZERO,
+        ..Quirks::GENERIC
+    };
+
     /// The quirks for the manufacturer named by `AT+CGMI`.
     pub fn for_manufacturer(manufacturer: &str) -> &'static Quirks {
         let m = manufacturer.to_ascii_lowercase();
@@ -75,6 +84,8 @@ impl Quirks {
             &Quirks::SIMCOM
         } else if m.contains("quectel") {
             &Quirks::QUECTEL
+        } else if m.trim() == "shiftsms" {
+            &Quirks::VIRTUAL
         } else {
             &Quirks::GENERIC
         }
@@ -94,6 +105,8 @@ mod tests {
             ("SIMCOM INCORPORATED", "simcom"),
             ("Quectel", "quectel"),
             ("ZTE INCORPORATED", "generic"),
+            ("shiftsms", "virtual"),
+            ("shiftsms modems inc", "generic"),
             ("", "generic"),
         ];
         for (cgmi, family) in table {
@@ -108,6 +121,7 @@ mod tests {
             &Quirks::HUAWEI,
             &Quirks::SIMCOM,
             &Quirks::QUECTEL,
+            &Quirks::VIRTUAL,
         ] {
             assert!(
                 q.cnmi.iter().all(|v| v.split(',').nth(1) == Some("1")),

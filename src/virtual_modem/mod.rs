@@ -52,6 +52,7 @@ mod voice;
 use std::future::Future;
 use std::io;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
@@ -77,6 +78,15 @@ pub use self::transcript::{Direction, TranscriptLine};
 use self::core::{Modem, Network};
 use self::runner::Shared;
 use self::sim::{Sim, Storage};
+
+/// Bytes counted on the line, each way, since the modem was started.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct LineBytes {
+    /// Written by the DTE (commands, PDUs).
+    pub to_modem: u64,
+    /// Written by the modem (answers, unsolicited codes, prompts).
+    pub from_modem: u64,
+}
 
 /// How to build a virtual modem. `VmOptions::default()` is a generic modem without PIN.
 #[derive(Debug, Clone)]
@@ -532,6 +542,15 @@ impl VirtualModem {
     /// The transcript as text, one line each (for failing tests and the demo).
     pub fn transcript_text(&self) -> String {
         self.transcript().iter().map(|l| format!("{l}\n")).collect()
+    }
+
+    /// Bytes that crossed the serial line so far, for benchmarks that compare with what the
+    /// line alone allows (see `Profile::line_rate`).
+    pub fn line_bytes(&self) -> LineBytes {
+        LineBytes {
+            to_modem: self.shared.bytes_to_modem.load(Ordering::Relaxed),
+            from_modem: self.shared.bytes_from_modem.load(Ordering::Relaxed),
+        }
     }
 
     /// New transcript lines as they happen.

@@ -209,6 +209,10 @@ pub struct Profile {
     pub ring_every: Duration,
     /// How long a dialled call stays "dialling" before it is "alerting" (ringing remotely).
     pub alerting_after: Duration,
+    /// Bits per second of the serial line, both ways (8N1: 10 bits a byte), or `None` for a
+    /// pty's speed (instant). `Some(115_200)` makes the emulator as slow on the wire as a
+    /// real modem at 115,200 baud, for benchmarks that compare against the line's limit.
+    pub line_rate: Option<u32>,
 }
 
 /// The preset names `Profile::by_name` knows, for `--profile` and error messages.
@@ -271,6 +275,7 @@ impl Profile {
             echo_pdu: true,
             ring_every: Duration::from_secs(3),
             alerting_after: Duration::from_millis(200),
+            line_rate: None,
         }
     }
 

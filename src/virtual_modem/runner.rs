@@ -2,6 +2,8 @@
 //! [`Modem`] state machine, fires the modem's timers and reports DTE opens and closes.
 //! It never spins: a failing master is retried after a pause.
 
+use std::collections::VecDeque;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, Instant};
 
@@ -19,6 +21,9 @@ pub(crate) struct Shared {
     pub(crate) wake: Notify,
     /// Bumped after every change, so waiters re-check their condition.
     pub(crate) changed: watch::Sender<u64>,
+    /// Bytes that crossed the line: read from the DTE, written to it.
+    pub(crate) bytes_to_modem: AtomicU64,
+    pub(crate) bytes_from_modem: AtomicU64,
 }
 
 impl Shared {
@@ -27,6 +32,8 @@ impl Shared {
             modem: Mutex::new(modem),
             wake: Notify::new(),
             changed: watch::channel(0).0,
+            bytes_to_modem: AtomicU64::new(0),
+            bytes_from_modem: AtomicU64::new(0),
         }
     }
 
@@ -64,6 +71,18 @@ impl Shared {
 const MAX_UNREAD: usize = 64 * 1024;
 /// Pause after the master side fails, so a broken pty cannot make the task spin.
 const BACKOFF: Duration = Duration::from_millis(200);
+/// On a paced line (`Profile::line_rate`), bytes cross in chunks of this many, each
+/// delivered when its last bit would have arrived: about 1.4 ms at 115,200 baud.
+const PACED_CHUNK: usize = 16;
+
+/// Chunks read ahead on a paced line before reading stops until they are delivered (the
+/// DTE's writes then wait in the pty, as in a UART's buffer).
+const MAX_HELD: usize = 256;
+
+/// How long `bytes` take on a line of `rate` bits per second, 8N1 (10 bits a byte).
+fn wire_time(rate: u32, bytes: usize) -> Duration {
+    Duration::from_secs_f64(bytes as f64 * 10.0 / f64::from(rate.max(1)))
+}
 
 pub(crate) async fn run(
     shared: Arc<Shared>,
@@ -80,6 +99,25 @@ pub(crate) async fn run(
     let mut unread: Vec<u8> = Vec::new();
     let mut buf = vec![0u8; 4096];
     let mut paused_until: Option<tokio::time::Instant> = None;
+    let rate = shared.peek(|m| m.profile.line_rate);
+    // Paced line, modem to DTE: the chunk on the wire and when it has fully arrived; when the
+    // wire is next free.
+    let mut out_due: Option<(tokio::time::Instant, usize)> = None;
+    let mut out_free_at = tokio::time::Instant::now();
+    // More output was already waiting when the last chunk went: the next one follows it on
+    // the wire at once, whenever the task gets round to it (timer lateness is not carried
+    // from chunk to chunk, or the line would run slower than its rate).
+    let mut out_continuous = false;
+    // Paced line, DTE to modem: bytes on the wire, handed to the modem when they arrive.
+    // Each chunk read, with when its last byte arrives; reading goes on meanwhile, so each
+    // chunk's time is computed from when the DTE wrote it.
+    let mut held: VecDeque<(tokio::time::Instant, Vec<u8>)> = VecDeque::new();
+    let mut in_free_at = tokio::time::Instant::now();
+    let read_size = if rate.is_some() {
+        PACED_CHUNK
+    } else {
+        buf.len()
+    };
     loop {
         let next = shared.quiet(|m| {
             unread.extend_from_slice(&m.take_output());
@@ -94,6 +132,29 @@ pub(crate) async fn run(
             .unwrap_or_else(|| tokio::time::Instant::now() + Duration::from_secs(3600));
         let paused = paused_until.is_some();
         let resume = paused_until.unwrap_or_else(tokio::time::Instant::now);
+        let now = tokio::time::Instant::now();
+        if unread.is_empty() {
+            out_due = None;
+            out_continuous = false;
+        }
+        let writable = match rate {
+            None => unread.len(),
+            Some(_) if unread.is_empty() => 0,
+            Some(rate) => {
+                let (at, len) = *out_due.get_or_insert_with(|| {
+                    let len = unread.len().min(PACED_CHUNK);
+                    let start = if out_continuous {
+                        out_free_at
+                    } else {
+                        now.max(out_free_at)
+                    };
+                    (start + wire_time(rate, len), len)
+                });
+                if at <= now { len.min(unread.len()) } else { 0 }
+            }
+        };
+        let out_wait = out_due.map(|(at, _)| at).filter(|at| *at > now);
+        let in_due = held.front().map_or(now, |(due, _)| *due);
         tokio::select! {
             biased;
             _ = &mut stop => break,
@@ -113,9 +174,14 @@ pub(crate) async fn run(
                     shared.by_task(|m| m.watching_dte = false);
                 }
             }
-            written = writer.write(&unread), if !unread.is_empty() && !paused => match written {
+            written = writer.write(&unread[..writable]), if writable > 0 && !paused => match written {
                 Ok(n) => {
                     unread.drain(..n);
+                    shared.bytes_from_modem.fetch_add(n as u64, Ordering::Relaxed);
+                    if let Some((at, _)) = out_due.take() {
+                        out_free_at = at;
+                        out_continuous = !unread.is_empty();
+                    }
                 }
                 Err(e) => {
                     tracing::warn!("virtual modem {}: write failed: {e}", path.display());
@@ -123,12 +189,32 @@ pub(crate) async fn run(
                     paused_until = Some(tokio::time::Instant::now() + BACKOFF);
                 }
             },
-            read = reader.read(&mut buf), if !paused => match read {
+            _ = tokio::time::sleep_until(out_wait.unwrap_or(now)), if out_wait.is_some() => {}
+            _ = tokio::time::sleep_until(in_due), if !held.is_empty() => {
+                let arrived = tokio::time::Instant::now();
+                while held.front().is_some_and(|(due, _)| *due <= arrived) {
+                    if let Some((_, bytes)) = held.pop_front() {
+                        shared.by_task(|m| m.on_input(Instant::now(), &bytes));
+                    }
+                }
+            }
+            read = reader.read(&mut buf[..read_size]), if !paused && held.len() < MAX_HELD => match read {
                 Ok(n) if n > 0 => {
+                    shared.bytes_to_modem.fetch_add(n as u64, Ordering::Relaxed);
                     // Learn about opens and closes first: the DTE opened before it wrote.
                     let released = apply_dte_events(&shared, dte.as_ref(), &mut keeper, &mut unread);
-                    shared.by_task(|m| m.on_input(Instant::now(), &buf[..n]));
+                    match rate {
+                        None => shared.by_task(|m| m.on_input(Instant::now(), &buf[..n])),
+                        Some(rate) => {
+                            in_free_at = tokio::time::Instant::now().max(in_free_at) + wire_time(rate, n);
+                            held.push_back((in_free_at, buf[..n].to_vec()));
+                        }
+                    }
                     if released {
+                        // The closing DTE's bytes still on the wire are the leftovers too.
+                        for (_, bytes) in held.drain(..) {
+                            shared.quiet(|m| m.on_input(Instant::now(), &bytes));
+                        }
                         let port = Port { dte: dte.as_ref(), keeper: &mut keeper, unread: &mut unread };
                         absorb_leftovers(&mut reader, &shared, port, &mut buf).await;
                         shared.by_task(|_| ());
