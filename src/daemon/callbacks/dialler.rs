@@ -217,6 +217,14 @@ impl<V: Voice> Dialler<V> {
         (self.clock)()
     }
 
+    /// Leave the modem with no call up before recording how a callback ended. A modem that
+    /// will not hang up is logged, not fatal: the outcome is recorded all the same.
+    async fn hang_up_all(&mut self, id: CallbackId) {
+        if let Err(err) = self.line().clear().await {
+            tracing::warn!(callback = id.0, "{err}", err = crate::logging::scrub(&err));
+        }
+    }
+
     fn line(&mut self) -> Line<'_, V> {
         let release_one = self.offers.is_some_and(|o| o.release_one);
         Line {
@@ -676,13 +684,7 @@ impl<V: Voice> Dialler<V> {
 
     /// Ring mode: the agent answered; they have the SMS.
     async fn rung(&mut self, current: &mut Current, agent: &E164) -> Result<(), DbStopped> {
-        if let Err(err) = self.line().clear().await {
-            tracing::warn!(
-                callback = current.id.0,
-                "{err}",
-                err = crate::logging::scrub(&err)
-            );
-        }
+        self.hang_up_all(current.id).await;
         let outcome = format!(
             "agent {agent} answered the ring; they have the SMS to call {} back",
             current.who.phone
@@ -716,13 +718,7 @@ impl<V: Voice> Dialler<V> {
         let employee_call = match self.line().ring(&employee, timeout, Some(agent_call)).await {
             Rang::Answered { index } => index,
             Rang::NotAnswered(why) => {
-                if let Err(err) = self.line().clear().await {
-                    tracing::warn!(
-                        callback = current.id.0,
-                        "{err}",
-                        err = crate::logging::scrub(&err)
-                    );
-                }
+                self.hang_up_all(current.id).await;
                 let text = self.replies.agent_missed(&current.who.caller());
                 let outcome = format!("the employee {why}; agent {agent} told by SMS");
                 let event = Event::Finished { outcome };
@@ -790,13 +786,7 @@ impl<V: Voice> Dialler<V> {
         let minutes = started.elapsed().as_secs().div_ceil(60);
         match over {
             Over::Left { .. } => {
-                if let Err(err) = self.line().clear().await {
-                    tracing::warn!(
-                        callback = current.id.0,
-                        "{err}",
-                        err = crate::logging::scrub(&err)
-                    );
-                }
+                self.hang_up_all(current.id).await;
                 let outcome = format!(
                     "put through: agent {agent} and the employee talked in a conference \
                      (about {minutes} min) until one hung up"
@@ -820,13 +810,7 @@ impl<V: Voice> Dialler<V> {
         agent: &E164,
         why: String,
     ) -> Result<(), DbStopped> {
-        if let Err(err) = self.line().clear().await {
-            tracing::warn!(
-                callback = current.id.0,
-                "{err}",
-                err = crate::logging::scrub(&err)
-            );
-        }
+        self.hang_up_all(current.id).await;
         let text = self.replies.agent_cut_off(&current.who.caller());
         let outcome = format!("cut off: {why}; agent {agent} told by SMS");
         self.record(
