@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use proptest::prelude::*;
 use shiftsms::drop::rows;
-use shiftsms::modem::frame::{BareLines, Expect, Frame, Framer};
+use shiftsms::modem::frame::{Expect, Frame, Framer};
 use shiftsms::modem::pdu::{
     Address, Assembled, Assembler, Concat, Incoming, Part, Timestamp, decode_incoming,
     encode_deliver, from_hex, to_hex,
@@ -22,33 +22,9 @@ use shiftsms::service::shift_code::ShiftCode;
 // ---------------------------------------------------------------------------------------
 // AT framer (fuzz target `frame`)
 
-fn expect(which: u8) -> Option<Expect> {
-    let cmd = |line: &str, prefixes: &[&'static str]| Expect {
-        echo: vec![line.to_owned()],
-        prefixes: prefixes.to_vec(),
-        ..Expect::default()
-    };
-    match which % 6 {
-        0 => None,
-        1 => Some(cmd("AT+CSQ", &["+CSQ:"])),
-        2 => Some(Expect {
-            bare_lines: BareLines::Hex,
-            ..cmd("AT+CMGL=4", &["+CMGL:"])
-        }),
-        3 => Some(Expect {
-            prompt: true,
-            ..cmd("AT+CMGS=23", &["+CMGS:"])
-        }),
-        4 => Some(Expect {
-            bare_lines: BareLines::Any,
-            ..cmd("AT+CGMI", &["+CGMI:"])
-        }),
-        _ => Some(Expect {
-            dial: true,
-            ..cmd("ATD+447400123456;", &[])
-        }),
-    }
-}
+#[path = "../fuzz/shared/frame_expect.rs"]
+mod frame_expect;
+use frame_expect::expect;
 
 fn frames_in_reads(bytes: &[u8], cuts: &[usize], expect: Option<&Expect>) -> (Vec<Frame>, usize) {
     let mut framer = Framer::new();

@@ -7,7 +7,11 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use shiftsms::modem::frame::{BareLines, Expect, Frame, Framer};
+use shiftsms::modem::frame::{Frame, Framer};
+
+#[path = "../shared/frame_expect.rs"]
+mod frame_expect;
+use frame_expect::expect;
 
 /// Input layout, so seeds can be written by hand: byte 0 picks the command in flight, byte 1
 /// seeds the read sizes, the rest is what the modem sent.
@@ -39,34 +43,6 @@ fn read_sizes(seed: u8) -> impl Iterator<Item = usize> {
         state ^= state << 5;
         (state % 64) as usize + 1
     })
-}
-
-fn expect(which: u8) -> Option<Expect> {
-    let cmd = |line: &str, prefixes: &[&'static str]| Expect {
-        echo: vec![line.to_owned()],
-        prefixes: prefixes.to_vec(),
-        ..Expect::default()
-    };
-    match which % 6 {
-        0 => None,
-        1 => Some(cmd("AT+CSQ", &["+CSQ:"])),
-        2 => Some(Expect {
-            bare_lines: BareLines::Hex,
-            ..cmd("AT+CMGL=4", &["+CMGL:"])
-        }),
-        3 => Some(Expect {
-            prompt: true,
-            ..cmd("AT+CMGS=23", &["+CMGS:"])
-        }),
-        4 => Some(Expect {
-            bare_lines: BareLines::Any,
-            ..cmd("AT+CGMI", &["+CGMI:"])
-        }),
-        _ => Some(Expect {
-            dial: true,
-            ..cmd("ATD+447400123456;", &[])
-        }),
-    }
 }
 
 fuzz_target!(|data: &[u8]| {
